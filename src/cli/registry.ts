@@ -1,0 +1,48 @@
+// Every program upkeep runs, loaded lazily so that a program pays only for what it imports.
+// 'djb' programs keep daemontools' exact argument syntax and parse their own arguments;
+// 'upkeep' programs are driven by commander (in src/cli/).
+
+export interface ProgramModule {
+  main(args: string[]): Promise<number>;
+}
+
+export interface ProgramEntry {
+  style: 'djb' | 'upkeep';
+  summary: string;
+  /** Listed by `upkeep links` (daemontools-compatible names that run scripts call). */
+  link: boolean;
+  load(): Promise<ProgramModule>;
+}
+
+export const PROGRAMS: Record<string, ProgramEntry> = {
+  multilog: {
+    style: 'djb',
+    summary: 'read a log from stdin, filter it and write it to rotated log directories (daemontools multilog)',
+    link: true,
+    load: () => import('../programs/multilog.js'),
+  },
+  tai64n: {
+    style: 'djb',
+    summary: 'put a TAI64N timestamp on every line of stdin',
+    link: true,
+    load: () => import('../programs/tai64n.js'),
+  },
+  tai64nlocal: {
+    style: 'djb',
+    summary: 'convert TAI64N timestamps at line starts to local time',
+    link: true,
+    load: () => import('../programs/tai64nlocal.js'),
+  },
+  links: {
+    style: 'upkeep',
+    summary: 'create links named after the daemontools programs, so run scripts call upkeep unchanged',
+    link: false,
+    load: () => import('./links.js'),
+  },
+  help: {
+    style: 'upkeep',
+    summary: 'show the help of a program',
+    link: false,
+    load: () => import('./help.js'),
+  },
+};
