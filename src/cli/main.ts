@@ -33,7 +33,7 @@ export async function run(argv: string[]): Promise<void> {
     const mod = await entry.load();
     process.exitCode = await mod.main(args);
   } catch (err) {
-    process.exitCode = reportError(name, err);
+    process.exitCode = reportError(entry.style === 'upkeep' ? `upkeep ${name}` : name, err);
   }
 }
 
