@@ -33,6 +33,30 @@ export const PROGRAMS: Record<string, ProgramEntry> = {
     link: true,
     load: () => import('../programs/tai64nlocal.js'),
   },
+  supervise: {
+    style: 'djb',
+    summary: 'run a service directory\'s ./run and keep it running (daemontools supervise)',
+    link: true,
+    load: () => import('../programs/supervise.js'),
+  },
+  svc: {
+    style: 'djb',
+    summary: 'send control commands to supervised services (daemontools svc)',
+    link: true,
+    load: () => import('../programs/svc.js'),
+  },
+  svstat: {
+    style: 'djb',
+    summary: 'print the status of supervised services (daemontools svstat)',
+    link: true,
+    load: () => import('../programs/svstat.js'),
+  },
+  svok: {
+    style: 'djb',
+    summary: 'exit 0 if a supervise is running for a service directory (daemontools svok)',
+    link: true,
+    load: () => import('../programs/svok.js'),
+  },
   links: {
     style: 'upkeep',
     summary: 'create links named after the daemontools programs, so run scripts call upkeep unchanged',

@@ -1,0 +1,146 @@
+// The `supervise/` directory of one service, as daemontools 0.76 lays it out: mkdir 0700, an flock on
+// `lock`, the `control` FIFO held open for reading (non-blocking, read through the event loop) and for
+// writing (so it never reports EOF), the `ok` FIFO held open for reading (its open fd is the liveness
+// probe svok/svstat use), and `status` rewritten atomically through `status.new` + rename.
+import { Socket } from 'node:net';
+import {
+  closeSync,
+  constants as C,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readlinkSync,
+  renameSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { FatalError } from '../core/errors.js';
+import { lock } from './flock.js';
+import { mkfifoSync } from './fifo.js';
+
+/** Fails as chdir(2) would on `dir` (ENOENT, ENOTDIR, EACCES), without changing the process's directory. */
+export function checkChdir(dir: string): void {
+  const st = statSync(dir);
+  if (!st.isDirectory()) throw Object.assign(new Error(`not a directory: ${dir}`), { code: 'ENOTDIR' });
+}
+
+export class SuperviseDir {
+  private lockFd = -1;
+  private controlWriteFd = -1;
+  private okFd = -1;
+  private control: Socket | undefined;
+  private closed = false;
+
+  /**
+   * @param path the service directory (absolute or relative to the process's cwd)
+   * @param name how messages name the service directory (daemontools prints the argument as given)
+   */
+  constructor(
+    readonly path: string,
+    readonly name: string,
+  ) {}
+
+  private file(rel: string): string {
+    return join(this.path, 'supervise', rel);
+  }
+
+  /** mkdir supervise (a dangling symlink's target is created, as Debian's patch does), then the lock. */
+  async lock(): Promise<void> {
+    const sup = join(this.path, 'supervise');
+    try {
+      mkdirSync(sup, 0o700);
+    } catch {
+      try {
+        if (lstatSync(sup).isSymbolicLink()) {
+          const target = resolve(dirname(sup), readlinkSync(sup));
+          mkdirSync(target, 0o700);
+        }
+      } catch {
+        /* as daemontools: a failed mkdir shows up as a failed lock */
+      }
+    }
+    try {
+      this.lockFd = await lock(this.file('lock'), 0o600);
+    } catch (err) {
+      throw new FatalError(`unable to acquire ${this.name}/supervise/lock`, err);
+    }
+  }
+
+  /** Creates `control` and opens it: the read end (non-blocking) first, then the write end. */
+  openControl(onBytes: (bytes: Buffer) => void, onError: (err: Error) => void): void {
+    const path = this.file('control');
+    let rfd: number;
+    try {
+      mkfifoSync(path, 0o600);
+      rfd = openSync(path, C.O_RDONLY | C.O_NONBLOCK);
+    } catch (err) {
+      throw new FatalError(`unable to read ${this.name}/supervise/control`, err);
+    }
+    try {
+      this.controlWriteFd = openSync(path, C.O_WRONLY | C.O_NONBLOCK);
+    } catch (err) {
+      closeSync(rfd);
+      throw new FatalError(`unable to write ${this.name}/supervise/control`, err);
+    }
+    const sock = new Socket({ fd: rfd, readable: true, writable: false });
+    sock.on('data', onBytes);
+    sock.on('error', onError);
+    this.control = sock;
+  }
+
+  /** Creates `ok` and holds it open for reading: from now on svok succeeds. No Socket: nobody writes. */
+  openOk(): void {
+    const path = this.file('ok');
+    try {
+      mkfifoSync(path, 0o600);
+      this.okFd = openSync(path, C.O_RDONLY | C.O_NONBLOCK);
+    } catch (err) {
+      throw new FatalError(`unable to read ${this.name}/supervise/ok`, err);
+    }
+  }
+
+  /**
+   * Writes `status.new` and renames it to `status` (daemontools' announce()). Synchronous on purpose: 18
+   * bytes on a local file, and two announcements must never overtake each other. Returns the warning
+   * text (without the program prefix) when it failed; the supervisor carries on, as daemontools does.
+   */
+  writeStatus(bytes: Uint8Array): string | undefined {
+    const tmp = this.file('status.new');
+    let fd: number;
+    try {
+      fd = openSync(tmp, C.O_WRONLY | C.O_NONBLOCK | C.O_TRUNC | C.O_CREAT, 0o644);
+    } catch (err) {
+      return warning(`unable to open ${this.name}/supervise/status.new`, err);
+    }
+    try {
+      const n = writeSync(fd, bytes);
+      if (n !== bytes.length) return `unable to write ${this.name}/supervise/status.new: partial write`;
+    } catch (err) {
+      return warning(`unable to write ${this.name}/supervise/status.new`, err);
+    } finally {
+      closeSync(fd);
+    }
+    try {
+      renameSync(tmp, this.file('status'));
+    } catch (err) {
+      return warning(`unable to rename ${this.name}/supervise/status.new to status`, err);
+    }
+    return undefined;
+  }
+
+  /** Releases everything: the control FIFO's ends, `ok` (svok now fails) and the lock, in that order. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.control?.destroy();
+    for (const fd of [this.controlWriteFd, this.okFd, this.lockFd]) {
+      if (fd >= 0) closeSync(fd);
+    }
+    this.controlWriteFd = this.okFd = this.lockFd = -1;
+  }
+}
+
+function warning(action: string, err: unknown): string {
+  return new FatalError(action, err).message;
+}
