@@ -1,0 +1,199 @@
+// upkeep multilog vs Debian's multilog, side by side: script actions, line handling, patterns, `e`, `=`,
+// fatal start-up errors. Each case runs both programs in two separate trees with the same input (a regular
+// file, or a pipe written fully then closed), umask, TZ and environment; the trees, stderr and exit codes must
+// match byte for byte once TAI64N labels are masked. MULTILOG_CANDIDATE=debian runs Debian against itself
+// (validates the masking: every case must pass then).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect } from 'vitest';
+import { itWithPeer } from '../helpers/index.js';
+import {
+  type Case,
+  type CompareOptions,
+  type Outcome,
+  Scratch,
+  compareOutcomes,
+  lineLabels,
+  logStream,
+  runBoth,
+  stampProblems,
+  writeFile,
+} from '../helpers/multilog-compare.js';
+
+const scratch = new Scratch();
+afterAll(() => scratch.cleanup());
+const peer = itWithPeer(['multilog']);
+
+/** Runs a case on both, asserts equality; with `stamped` also checks every label of the candidate is sane. */
+async function same(c: Case, tag: string, opts: CompareOptions & { stamped?: string[] } = {}): Promise<[Outcome, Outcome]> {
+  const [deb, cand] = await runBoth(scratch, c, tag);
+  expect(compareOutcomes(deb, cand, opts), `${tag}: ${JSON.stringify(c.args)}`).toEqual([]);
+  for (const o of [deb, cand])
+    for (const f of opts.stamped ?? []) {
+      const e = o.entries.find((x) => x.name === f);
+      const data = e ? e.data : f === '<stderr>' ? o.stderr : f.startsWith('./') ? logStream(o.entries, f) : Buffer.alloc(0);
+      const labels = lineLabels(data);
+      expect(labels.length, `${o.impl.name} ${f} has labels`).toBeGreaterThan(0);
+      expect(stampProblems(labels, o.t0, o.t1), `${o.impl.name} ${f} stamps`).toEqual([]);
+    }
+  return [deb, cand];
+}
+
+const TEXT = 'one\ntwo\n\nthree\n';
+
+describe('multilog vs Debian: script actions', () => {
+  const cases: [string, Case, CompareOptions & { stamped?: string[] }][] = [
+    ['plain logdir', { args: ['./d'], input: TEXT }, {}],
+    ['t stamps every line', { args: ['t', './d'], input: TEXT }, { stamped: ['./d'] }],
+    ['tfoo enables t', { args: ['tfoo', './d'], input: TEXT }, { stamped: ['./d'] }],
+    ['t not first is ignored', { args: ['e', 't', './d'], input: TEXT }, {}],
+    ['t t: only the first counts', { args: ['t', 't', './d', 't'], input: TEXT }, { stamped: ['./d'] }],
+    ['no arguments at all', { args: [], input: TEXT }, {}],
+    ['no logdir: e only', { args: ['e'], input: TEXT }, {}],
+    ['no logdir: t e', { args: ['t', 'e'], input: TEXT }, { stamped: ['<stderr>'] }],
+    ['no logdir: =file only', { args: ['=st'], input: TEXT }, {}],
+    ['empty input', { args: ['./d'], input: '' }, {}],
+    ['empty input with t, e, =', { args: ['t', 'e', '=st', './d'], input: '' }, {}],
+    ['empty input, pipe', { args: ['./d'], input: '', feed: 'pipe' }, {}],
+    ['pipe input', { args: ['t', 'e', './d'], input: TEXT, feed: 'pipe' }, { stamped: ['./d', '<stderr>'] }],
+    ['several logdirs with selections', { args: ['./a', '-x*', './b', '+x*', '-xy*', './c'], input: 'a\nx1\nxy2\nb\n' }, {}],
+    ['absolute logdir', { args: ['{W}/abs', './rel'], input: TEXT }, {}],
+    ['logdir path with subdirectory', { args: ['./sub/d'], input: TEXT, setup: (w) => mkdirSync(join(w, 'sub')) }, {}],
+    ['logdir already exists, empty', { args: ['./d'], input: TEXT, setup: (w) => mkdirSync(join(w, 'd'), 0o755) }, {}],
+    [
+      'unknown actions ignored',
+      {
+        args: ['T', 'q', 'xyz', '--help', '', 'h', '-V', 'E', 'S4096', 'N1', '@x', '~', '1', 'help', 'v', './d'],
+        input: 'keep\n-help\nV\nh\nx\nhelp\n',
+      },
+      {},
+    ],
+    ['-* as a pattern deselects all', { args: ['-*', 'e', './d', '=st'], input: TEXT }, {}],
+    ['selection state per action (reference 2.2)', { args: ['-*', '+a*', 'e', '+b*', './d', '-a*', '=st'], input: 'a1\nb1\nc1\n' }, {}],
+    ['selection state, logdirs interleaved', { args: ['./all', '-*', './none', '+a*', './a', '+b*', './ab', '-a*', './b'], input: 'a1\nb1\nc1\na2\n' }, {}],
+    ['umask 077 is overridden', { args: ['./d', '=st'], input: TEXT, umask: '077' }, {}],
+    ['umask 000 is overridden', { args: ['./d', '=st'], input: TEXT, umask: '000' }, {}],
+    ['environment and TZ do not matter', { args: ['t', './d'], input: TEXT, env: { TZ: 'Asia/Tokyo', LANG: 'C.UTF-8' } }, { stamped: ['./d'] }],
+  ];
+  for (const [name, c, opts] of cases) peer.concurrent(name, async () => void (await same(c, name, opts)));
+});
+
+describe('multilog vs Debian: line handling', () => {
+  const long = (n: number, ch = 'x'): string => ch.repeat(n);
+  const cases: [string, Case, CompareOptions & { stamped?: string[] }][] = [
+    ['empty lines', { args: ['./d'], input: '\n\n\n' }, {}],
+    ['empty lines with t (trailing space)', { args: ['t', 'e', './d'], input: '\n\nx\n\n' }, { stamped: ['./d'] }],
+    ['final line without newline gets one', { args: ['e', '=st', './d'], input: 'a\nno newline' }, {}],
+    ['final line without newline, t', { args: ['t', './d'], input: 'a\nno newline' }, { stamped: ['./d'] }],
+    ['only a partial line', { args: ['./d'], input: 'x' }, {}],
+    ['NUL, invalid UTF-8, CR pass through', { args: ['e', '=st', './d'], input: Buffer.from('a\0b\r\n\xff\xfe\xc3\x28\n\r\n\x1b[31mred\n\0\n', 'latin1') }, {}],
+    ['NUL, invalid UTF-8, CR with t', { args: ['t', 'e', '=st', './d'], input: Buffer.from('a\0b\r\n\xff\xfe\xc3\x28\n\r\n', 'latin1') }, { stamped: ['./d'] }],
+    ...[199, 200, 201, 999, 1000, 1001, 1500, 100000].map(
+      (n): [string, Case, CompareOptions & { stamped?: string[] }] => [
+        `line of ${n} bytes (e, =, logdir)`,
+        { args: ['e', '=st', './d'], input: `short\n${long(n - 5)}tail!\nafter\n` },
+        {},
+      ],
+    ),
+    ...[973, 974, 975, 1500].map(
+      (n): [string, Case, CompareOptions & { stamped?: string[] }] => [
+        `line of ${n} bytes with t (e, =, logdir)`,
+        { args: ['t', 'e', '=st', './d'], input: `short\n${long(n - 5)}tail!\nafter\n` },
+        { stamped: ['./d'] },
+      ],
+    ),
+    ['long final line without newline', { args: ['e', '=st', './d'], input: long(1700) }, {}],
+    ['exactly 1000 bytes then EOF', { args: ['e', './d'], input: long(1000) }, {}],
+    ['long lines through a pipe', { args: ['./d'], input: `${long(5000)}\n${long(1000)}\n${long(70000)}\nend`, feed: 'pipe' }, {}],
+  ];
+  for (const [name, c, opts] of cases) peer.concurrent(name, async () => void (await same(c, name, opts)));
+});
+
+describe('multilog vs Debian: patterns', () => {
+  const LINES = [
+    '', 'a', 'b', 'ab', 'axb', 'abxb', 'aXXb', 'a*b', '*', '**lit', '*lit', 'x*lit', 'lit', 'tcpsvd: info: pid 1977',
+    'pid 5', 'xpid', '\\x', '\\', 'abc*def', 'foo', 'foo bar', ' foo', '-help', 'a1', 'b1',
+  ].join('\n') + '\n';
+  const patterns = ['a*b', '*pid*', 'pid*', '**lit', '', '\\*', '*', 'a**', '*b', '*a*b', 'a*', '*lit', 'foo*', '* foo*', 'x*lit', 'a*b*'];
+  for (const p of patterns)
+    peer.concurrent(`+${JSON.stringify(p)} after -*`, async () => {
+      await same({ args: ['-*', `+${p}`, 'e', './d'], input: LINES }, `pat-${p}`);
+    });
+  for (const p of ['', 'a*', '*b', '*']) // `-` with an empty pattern only drops empty lines
+    peer.concurrent(`-${JSON.stringify(p)} alone`, async () => {
+      await same({ args: [`-${p}`, 'e', './d'], input: LINES }, `neg-${p}`);
+    });
+  peer.concurrent('with t, patterns see the timestamp: -* +foo* logs nothing', async () => {
+    await same({ args: ['t', '-*', '+foo*', 'e', './d'], input: LINES }, 't-foo');
+  });
+  peer.concurrent('with t: +@* foo* selects foo lines', async () => {
+    await same({ args: ['t', '-*', '+@* foo*', 'e', './d'], input: LINES }, 't-at-foo', { stamped: ['./d', '<stderr>'] });
+  });
+  peer.concurrent('only the first 1000 bytes are matched', async () => {
+    const input = [
+      'a'.repeat(999) + 'b' + 'c'.repeat(100), // *b matches inside the 1000-byte buffer
+      'a'.repeat(1000) + 'b', // b at byte 1001: no match
+      'a'.repeat(998) + 'bb', // ends within 1000
+      'q'.repeat(1200) + 'c', // -*c cannot see the c
+    ].join('\n') + '\n';
+    await same({ args: ['-*', '+*b', './sel', '-*c', './notc', '+*', '-a*', './nota'], input }, 'first1000');
+  });
+  peer.concurrent('only the first 1000 bytes are matched, with t', async () => {
+    const input = ['a'.repeat(973) + 'b' + 'c'.repeat(10), 'a'.repeat(974) + 'b'].join('\n') + '\n';
+    await same({ args: ['t', '-*', '+*b', './sel'], input }, 'first1000t');
+  });
+});
+
+describe('multilog vs Debian: = status files', () => {
+  peer.concurrent('= writes 1001 bytes padded with newlines, mode 0600', async () => {
+    const [deb] = await same({ args: ['=st', '=sub/st2', './d'], input: 'first\nsecond line\n', setup: (w) => mkdirSync(join(w, 'sub')) }, 'eq-basic');
+    const st = deb.entries.find((e) => e.name === 'st')!;
+    expect([st.data.length, st.mode]).toEqual([1001, 0o600]); // the harness reads the reference right
+  });
+  peer.concurrent('= does not truncate a longer pre-existing file, keeps its mode', async () => {
+    await same(
+      {
+        args: ['=st', '=st644'],
+        input: 'x\n',
+        setup: (w) => {
+          writeFile(w, 'st', 'Z'.repeat(3000), 0o600);
+          writeFile(w, 'st644', 'Y'.repeat(1500), 0o644);
+        },
+      },
+      'eq-long',
+    );
+  });
+  peer.concurrent('= with t (label in the status file), last selected line wins', async () => {
+    await same({ args: ['t', '=all', '-b*', '=notb'], input: 'a\nb\nc\nb2\n' }, 'eq-t', { stamped: ['all', 'notb'] });
+  });
+  peer.concurrent('= never written when nothing selected: file created empty', async () => {
+    await same({ args: ['-*', '=st'], input: 'a\n' }, 'eq-none');
+  });
+  peer.concurrent('= is relative to the starting directory, not the logdir', async () => {
+    await same({ args: ['./d', '=st', './e', '=d/st'], input: 'a\n' }, 'eq-rel');
+  });
+});
+
+describe('multilog vs Debian: fatal start-up errors', () => {
+  const cases: [string, Case][] = [
+    ['logdir whose parent is missing', { args: ['./missing/sub'], input: 'a\n' }],
+    ['absolute logdir whose parent is missing', { args: ['/nonexistent-upkeep-dir/x'], input: 'a\n' }],
+    ['logdir is a regular file', { args: ['./afile'], input: 'a\n', setup: (w) => writeFileSync(join(w, 'afile'), 'data\n') }],
+    ['= file in a missing directory', { args: ['=nodir/st', './d'], input: 'a\n' }],
+    ['= file is a directory', { args: ['=adir', './d'], input: 'a\n', setup: (w) => mkdirSync(join(w, 'adir')) }],
+    ['= files are opened before any logdir', { args: ['./missing/sub', '=nodir/st'], input: 'a\n' }],
+    ['a good logdir before a bad one is set up, then fatal', { args: ['./ok', './missing/x'], input: 'a\n' }],
+    ['two logdirs naming the same directory', { args: ['./dup', './dup'], input: 'a\n' }],
+    ['the same directory spelled differently', { args: ['./dup', './sub/../dup'], input: 'a\n', setup: (w) => mkdirSync(join(w, 'sub')) }],
+    ['the same directory, relative and absolute', { args: ['./dup', '{W}/dup'], input: 'a\n' }],
+    [
+      'current is a directory with u+x',
+      { args: ['./d'], input: 'a\n', setup: (w) => mkdirSync(join(w, 'd/current'), { recursive: true, mode: 0o755 }) },
+    ],
+  ];
+  for (const [name, c] of cases)
+    peer.concurrent(name, async () => {
+      const [deb] = await same(c, name);
+      expect(deb.codes[0]).toBe(111);
+    });
+});
