@@ -103,7 +103,7 @@ export function statusOf(s: State): Status {
   return {
     stamp: fromUnix(BigInt(sec), usec * 1000 + 500, 'daemontools'),
     pid: s.pid,
-    paused: s.paused ? 1 : 0,
+    paused: s.paused && s.pid !== 0 ? 1 : 0, // daemontools: status[16] = pid ? flagpaused : 0
     want: s.want === 'up' ? WANT_UP : s.want === 'down' ? WANT_DOWN : WANT_NONE,
   };
 }
@@ -140,7 +140,7 @@ export function step(s: State, ev: Event): Step {
     case 'timer':
       if (ev.timer === 'restart') {
         if (s.phase !== 'backoff' || s.want !== 'up' || s.exiting) return { state: s, effects: [] };
-        return start(s, ev.now, []);
+        return start({ ...s, phase: 'down' }, ev.now, []); // the timer has fired: nothing to disarm
       }
       // 'kill': the service ignored TERM for killTimeoutMs after a stop request.
       if (s.pid === 0) return { state: s, effects: [] };
@@ -229,7 +229,7 @@ function start(s: State, now: number, effects: Effect[]): Step {
 /** After a run ended (or could not start): exit, restart at once, back off, or stay down. */
 function afterRun(s: State, now: number, effects: Effect[]): Step {
   if (s.exiting) return finish(s, effects);
-  const short = now - s.startedAt < s.policy.minUptimeMs;
+  const short = now - s.startedAt < s.policy.minUptimeMs * 1000; // state times are microseconds
   const failures = short ? s.failures + 1 : 0;
   const next: State = { ...s, failures };
   if (s.want !== 'up') return { state: next, effects };
