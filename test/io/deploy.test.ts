@@ -57,6 +57,7 @@ describe('deploy and rollback', () => {
     expect(() => rollback(tree, 'y')).toThrow(/no previous target/);
   });
 
+  // 5000 repoints: enough that unlink-then-symlink is caught missing (tried: dozens of misses), so this can fail.
   it('never lets the entry disappear while it is repointed (a concurrent reader always finds run)', async () => {
     const root = tmpdir();
     const tree = join(root, 'service');
@@ -72,7 +73,7 @@ describe('deploy and rollback', () => {
     await waitFor(() => out.startsWith('READY\n'), 'the reader loop to start');
     out = '';
     try {
-      for (let i = 0; i < 300; i++) deploy(tree, 's', i % 2 ? v1 : v2);
+      for (let i = 0; i < 5000; i++) deploy(tree, 's', i % 2 ? v1 : v2);
     } finally {
       reader.kill();
       await new Promise((r) => reader.once('exit', r));
