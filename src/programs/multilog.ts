@@ -1,5 +1,93 @@
-// Placeholder until the multilog program lands.
-export async function main(_args: string[]): Promise<number> {
-  process.stderr.write('multilog: fatal: not yet implemented\n');
-  return 111;
+// `upkeep multilog script...`: daemontools multilog. A thin shell around the engine (src/io/multilog.ts):
+// stdin, SIGTERM/SIGALRM, exit code. Every argument is a script action, even `--help` (see HELP).
+import { parseScript } from '../core/script.js';
+import { wallClock } from '../io/clock.js';
+import { openInput, type Input } from '../io/input.js';
+import { Logger } from '../io/multilog.js';
+
+export const HELP = `usage: upkeep multilog script...
+
+Reads a log from stdin and applies the script, one action per argument, to every line:
+  t          prefix each line with a TAI64N label "@4000...  " (only as the first argument)
+  -pattern   deselect the line if it matches; +pattern  select it if it matches
+             (patterns: literal bytes and *, which skips to the first occurrence of the next byte;
+             they see the label and at most the first 1000 bytes)
+  e          copy selected lines to stderr (at most 200 bytes, then "...")
+  =file      overwrite file with each selected line (1001 bytes, padded with newlines)
+  sSIZE      maximum size of the log files of the following directories (4096..16777215, default 99999)
+  nNUM       number of log files kept by the following directories (at least 2, default 10)
+  !processor run "sh -c processor" on each finished log file of the following directories
+  ./dir /dir append selected lines to the automatically rotated log directory dir
+               (current, @<tai64n>.s, @<tai64n>.u, state, lock)
+Anything else is ignored. SIGALRM rotates every non-empty current now; SIGTERM finishes the current
+line and exits. Exit codes: 0 at end of input or after SIGTERM; 111 when start-up fails.
+Compatible with Debian's daemontools multilog (same files, modes, locks and messages).
+See upkeep-multilog(8).
+`;
+
+export async function main(args: string[]): Promise<number> {
+  process.umask(0o022);
+  let termed = false;
+  let alarmed = false;
+  let logger: Logger | undefined;
+  let input: Input | undefined;
+  // Installed before start-up, as multilog catches TERM first thing: a signal during start-up is kept.
+  const onTerm = (): void => {
+    if (termed) return;
+    termed = true;
+    if (logger && input) void finishLine(logger, input);
+  };
+  const onAlrm = (): void => {
+    if (logger) logger.rotateNow();
+    else alarmed = true;
+  };
+  process.on('SIGTERM', onTerm);
+  process.on('SIGALRM', onAlrm);
+  try {
+    const lg = await Logger.open({
+      script: parseScript(args),
+      clock: wallClock(),
+      stderr: (b) => void process.stderr.write(Buffer.from(b)),
+      baseDir: process.cwd(),
+    });
+    logger = lg;
+    const inp = openInput(0, {
+      data: (chunk) => {
+        if (!lg.write(chunk)) inp.pause();
+      },
+      end: () => void lg.end(),
+    });
+    input = inp;
+    lg.on('drain', () => {
+      if (!termed) inp.resume();
+    });
+    if (alarmed) lg.rotateNow();
+    if (termed) void finishLine(lg, inp);
+    await lg.done;
+    inp.close();
+    return 0;
+  } finally {
+    process.off('SIGTERM', onTerm);
+    process.off('SIGALRM', onAlrm);
+  }
+}
+
+/**
+ * SIGTERM: stop reading, let the logger process what it has; if that leaves a line unfinished, read one
+ * byte at a time until its newline, so the rest of the input stays in the pipe for the next reader.
+ */
+async function finishLine(lg: Logger, inp: Input): Promise<void> {
+  inp.pause();
+  void lg.terminate();
+  for (;;) {
+    await lg.idle();
+    if (lg.isFinished || !lg.midLine) return; // terminate() finishes the logger
+    if (lg.pending > 0) continue;
+    const b = await inp.readByte();
+    if (b === null) {
+      void lg.end();
+      return;
+    }
+    lg.write(b);
+  }
 }
