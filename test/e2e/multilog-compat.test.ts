@@ -14,8 +14,11 @@ import {
   Scratch,
   compareOutcomes,
   lineLabels,
+  DEBIAN,
   logStream,
+  rotationProblems,
   runBoth,
+  runCase,
   stampProblems,
   writeFile,
 } from '../helpers/multilog-compare.js';
@@ -196,4 +199,41 @@ describe('multilog vs Debian: fatal start-up errors', () => {
       const [deb] = await same(c, name);
       expect(deb.codes[0]).toBe(111);
     });
+});
+
+describe('the comparison harness itself', () => {
+  peer.concurrent('two Debian runs with t differ in raw labels but compare equal masked; any other change is caught', async () => {
+    const c: Case = { args: ['t', 'e', '=st', './d'], input: 'one\ntwo\n' };
+    const [a, b] = await Promise.all([runCase(DEBIAN, scratch, c, 'self1'), runCase(DEBIAN, scratch, c, 'self2')]);
+    const cur = (o: Outcome): Buffer => o.entries.find((e) => e.name === 'd/current')!.data;
+    expect(cur(a).equals(cur(b))).toBe(false); // the labels really differ (different runs)
+    expect(compareOutcomes(a, b)).toEqual([]);
+    const mutate = (f: (o: Outcome) => void): Outcome => {
+      const o: Outcome = { ...b, codes: [...b.codes], entries: b.entries.map((e) => ({ ...e, data: Buffer.from(e.data) })) };
+      f(o);
+      return o;
+    };
+    const curOf = (o: Outcome) => o.entries.find((e) => e.name === 'd/current')!;
+    expect(compareOutcomes(a, mutate((o) => void (curOf(o).data[curOf(o).data.length - 2] = 0x41)))).toHaveLength(1);
+    expect(compareOutcomes(a, mutate((o) => void (curOf(o).mode = 0o644)))).toHaveLength(1);
+    expect(compareOutcomes(a, mutate((o) => void (o.codes[0] = 111)))).toHaveLength(1);
+    expect(compareOutcomes(a, mutate((o) => void (o.stderr = Buffer.from('x'))))).toHaveLength(1);
+    expect(compareOutcomes(a, mutate((o) => o.entries.push({ name: 'd/@400000006b02c12e10a72d0c.u', kind: 'file', mode: 0o644, data: Buffer.alloc(0) })))).not.toEqual([]);
+    // a label that is not at a line start is not masked
+    expect(compareOutcomes(a, mutate((o) => void (curOf(o).data = Buffer.concat([curOf(o).data.subarray(0, 26), Buffer.from('@400000006b02c12e10a72d0c '), curOf(o).data.subarray(26)]))))).not.toEqual([]);
+  });
+  peer.concurrent('stamp and rotation checkers reject bad files', () => {
+    const t0 = 1795342628_000000n;
+    const ok = '@400000006b02c12e10a72d0c'; // 1795342628 + 10 s, 279391500 ns
+    expect(stampProblems([ok], t0, t0 + 1_000_000n)).toEqual([]);
+    expect(stampProblems(['@400000006b02c12e10a72d0d'], t0, t0 + 1_000_000n)).toHaveLength(1); // ns not ...500
+    expect(stampProblems([ok], t0 + 2_000_000n, t0 + 3_000_000n)).toHaveLength(1); // outside the window
+    expect(stampProblems(['@400000006b02c12f10a72d0c', ok], t0, t0 + 2_000_000n)).toHaveLength(1); // decreasing
+    const f = (name: string, data: string) => ({ name: `d/${name}`, kind: 'file' as const, mode: 0o744, data: Buffer.from(data) });
+    const nl = 'x'.repeat(2999) + '\n';
+    expect(rotationProblems([f('@a.s', nl), f('@b.s', 'y'.repeat(4096))], './d', 4096)).toEqual([]);
+    expect(rotationProblems([f('@a.s', 'x'.repeat(2000) + '\n')], './d', 4096)).toHaveLength(1); // too short
+    expect(rotationProblems([f('@a.s', 'x'.repeat(3000))], './d', 4096)).toHaveLength(1); // cut mid-line below s
+    expect(rotationProblems([f('@a.s', 'x'.repeat(4096) + '\n')], './d', 4096)).toHaveLength(1); // over s
+  });
 });

@@ -436,7 +436,7 @@ export function startLive(impl: Impl, w: string, args: string[], opts: { env?: R
 }
 
 /** Waits until a file holds exactly `content`. */
-export function waitContent(path: string, content: string, what = path): Promise<true> {
+export function waitContent(path: string, content: string, what = path): Promise<boolean> {
   return waitFor(() => existsSync(path) && readFileSync(path).toString('latin1') === content, `${what} == ${JSON.stringify(content)}`);
 }
 

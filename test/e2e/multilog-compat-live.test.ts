@@ -1,0 +1,186 @@
+// upkeep multilog vs Debian's multilog, live: signals (ALRM, TERM between lines and mid-line) and lock
+// conflicts between the two programs. stdin is a FIFO written piece by piece; every step waits for an
+// observable event (a line landing in `current`, an old file appearing, the signal handlers installed, the
+// process asleep again with no signal pending, the lock held), never a fixed sleep.
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect } from 'vitest';
+import { itWithPeer, waitFor } from '../helpers/index.js';
+import {
+  CANDIDATE,
+  DEBIAN,
+  type Impl,
+  type Live,
+  type Outcome,
+  Scratch,
+  compareOutcomes,
+  liveOutcome,
+  lockHeld,
+  runOnce,
+  startLive,
+  waitContent,
+  waitSettled,
+} from '../helpers/multilog-compare.js';
+
+const scratch = new Scratch();
+afterAll(() => scratch.cleanup());
+const peer = itWithPeer(['multilog']);
+
+const SIGALRM_BIT = 1n << 13n; // signal 14
+const SIGTERM_BIT = 1n << 14n; // signal 15
+
+/** Started, holding its logdir lock, catching TERM and ALRM, and asleep waiting for input. */
+async function ready(l: Live, lockfile?: string): Promise<void> {
+  await waitFor(() => {
+    try {
+      const st = readFileSync(`/proc/${l.pid}/status`, 'latin1');
+      const cgt = BigInt('0x' + (/SigCgt:\s*([0-9a-f]+)/.exec(st)?.[1] ?? '0'));
+      return (cgt & SIGALRM_BIT) !== 0n && (cgt & SIGTERM_BIT) !== 0n;
+    } catch {
+      return false;
+    }
+  }, `${l.impl.name} to catch TERM and ALRM`);
+  if (lockfile) await waitFor(() => lockHeld(join(l.w, lockfile)), `${l.impl.name} to lock ${lockfile}`);
+  await waitSettled(l.pid, `${l.impl.name} to wait for input`);
+}
+
+const olds = (w: string, dir: string): string[] => readdirSync(join(w, dir)).filter((n) => n.startsWith('@')).sort();
+const file = (w: string, rel: string): string => readFileSync(join(w, rel)).toString('latin1');
+
+async function live(impl: Impl, args: string[], body: (l: Live) => Promise<Record<string, unknown>>): Promise<[Outcome, Record<string, unknown>]> {
+  const w = join(scratch.dir(`${impl.name}-live`), 'w');
+  mkdirSync(w);
+  const l = startLive(impl, w, args);
+  try {
+    const obs = await body(l);
+    const res = await l.exited;
+    return [liveOutcome(l, res), obs];
+  } finally {
+    l.done();
+  }
+}
+
+describe('multilog vs Debian: signals', () => {
+  peer.concurrent('SIGALRM rotates non-empty currents now (through the processor); empty ones are left alone; a partial line is not split', async () => {
+    const scenario = (impl: Impl) =>
+      live(impl, ['./d', '!tr a-z A-Z', './p', '-*', './empty'], async (l) => {
+        const w = l.w;
+        await ready(l, 'd/lock');
+        l.child.kill('SIGALRM'); // everything empty: nothing happens
+        await waitSettled(l.pid);
+        const afterEmptyAlrm = [olds(w, 'd'), olds(w, 'p'), olds(w, 'empty')];
+        l.write('a\nb\n');
+        await waitContent(join(w, 'd/current'), 'a\nb\n');
+        await waitContent(join(w, 'p/current'), 'a\nb\n');
+        l.child.kill('SIGALRM');
+        await waitFor(() => olds(w, 'd').length === 1 && olds(w, 'p').length === 1, 'first rotation');
+        await waitContent(join(w, 'd/current'), '');
+        l.child.kill('SIGALRM'); // current now empty again: left alone
+        await waitSettled(l.pid);
+        const afterSecond = [olds(w, 'd').length, olds(w, 'p').length];
+        l.write('c\npart');
+        await waitContent(join(w, 'd/current'), 'c\n');
+        l.child.kill('SIGALRM');
+        await waitFor(() => olds(w, 'd').length === 2 && olds(w, 'p').length === 2, 'second rotation');
+        l.write('ial\n');
+        await waitContent(join(w, 'd/current'), 'partial\n');
+        l.closeInput();
+        return { afterEmptyAlrm, afterSecond, alive: true };
+      });
+    const [[deb, dobs], [cand, cobs]] = await Promise.all([scenario(DEBIAN), scenario(CANDIDATE)]);
+    expect(cobs).toEqual(dobs);
+    expect(compareOutcomes(deb, cand)).toEqual([]);
+    expect(dobs.afterSecond).toEqual([1, 1]);
+  });
+
+  peer.concurrent('SIGTERM between lines: exits 0 at once, current closed cleanly, later input left in the pipe', async () => {
+    const scenario = (impl: Impl) =>
+      live(impl, ['t', './d', 'e'], async (l) => {
+        await ready(l, 'd/lock');
+        l.write('a\nb\n');
+        await waitFor(() => /^@[0-9a-f]{24} a\n@[0-9a-f]{24} b\n$/.test(file(l.w, 'd/current')), 'two lines in current');
+        l.child.kill('SIGTERM');
+        const res = await l.exited; // without EOF on stdin
+        l.write('after term\n');
+        const left = (await l.leftover()).toString('latin1');
+        return { res, left };
+      });
+    const [[deb, dobs], [cand, cobs]] = await Promise.all([scenario(DEBIAN), scenario(CANDIDATE)]);
+    expect(cobs).toEqual(dobs);
+    expect(dobs.left).toBe('after term\n');
+    expect(compareOutcomes(deb, cand)).toEqual([]);
+  });
+
+  peer.concurrent('SIGTERM mid-line: finishes the line when the rest arrives, leaves the following input unread for a second reader', async () => {
+    const scenario = (impl: Impl) =>
+      live(impl, ['./d', 'e', '=st'], async (l) => {
+        await ready(l, 'd/lock');
+        l.write('a\npart');
+        await waitContent(join(l.w, 'd/current'), 'a\n');
+        l.child.kill('SIGTERM');
+        await waitSettled(l.pid);
+        const aliveAfterTerm = l.child.exitCode === null && l.child.signalCode === null;
+        l.write('ial rest\nnext line\nand more\n');
+        const res = await l.exited;
+        const left = (await l.leftover()).toString('latin1');
+        return { aliveAfterTerm, res, left };
+      });
+    const [[deb, dobs], [cand, cobs]] = await Promise.all([scenario(DEBIAN), scenario(CANDIDATE)]);
+    expect(dobs).toEqual({ aliveAfterTerm: true, res: { code: 0, signal: null }, left: 'next line\nand more\n' });
+    expect(cobs).toEqual(dobs);
+    expect(compareOutcomes(deb, cand)).toEqual([]);
+  });
+
+  peer.concurrent('SIGTERM before any input: exits 0, empty current closed cleanly', async () => {
+    const scenario = (impl: Impl) =>
+      live(impl, ['./d'], async (l) => {
+        await ready(l, 'd/lock');
+        l.child.kill('SIGTERM');
+        const res = await l.exited;
+        return { res };
+      });
+    const [[deb, dobs], [cand, cobs]] = await Promise.all([scenario(DEBIAN), scenario(CANDIDATE)]);
+    expect(cobs).toEqual(dobs);
+    expect(compareOutcomes(deb, cand)).toEqual([]);
+  });
+
+  peer.concurrent('SIGTERM after a partial line then EOF: the line gets its newline', async () => {
+    const scenario = (impl: Impl) =>
+      live(impl, ['./d'], async (l) => {
+        await ready(l, 'd/lock');
+        l.write('x\npartial');
+        await waitContent(join(l.w, 'd/current'), 'x\n');
+        l.child.kill('SIGTERM');
+        await waitSettled(l.pid);
+        l.closeInput();
+        return { res: await l.exited };
+      });
+    const [[deb, dobs], [cand, cobs]] = await Promise.all([scenario(DEBIAN), scenario(CANDIDATE)]);
+    expect(cobs).toEqual(dobs);
+    expect(compareOutcomes(deb, cand)).toEqual([]);
+  });
+});
+
+describe('multilog vs Debian: lock conflicts', () => {
+  /** `holder` runs on ./d; `contender` then tries ./d and must fail; the holder finishes normally. */
+  async function conflict(holder: Impl, contender: Impl): Promise<Outcome> {
+    const [o, obs] = await live(holder, ['./d'], async (l) => {
+      await ready(l, 'd/lock');
+      const r = await runOnce(contender, l.w, { args: ['./d'], input: 'contender\n' });
+      l.write('holder\n');
+      await waitContent(join(l.w, 'd/current'), 'holder\n');
+      l.closeInput();
+      return { r };
+    });
+    // The outcome carries the holder's exit code, then the contender's; stderr is the contender's.
+    const r = obs.r as { code: number | null; stderr: Buffer };
+    return { ...o, codes: [...o.codes, r.code], stderr: Buffer.concat([o.stderr, r.stderr]) };
+  }
+  peer.concurrent('Debian holds the lock, the candidate is refused (and vice versa), exactly as Debian refuses Debian', async () => {
+    const [ref, debHolds, candHolds] = await Promise.all([conflict(DEBIAN, DEBIAN), conflict(DEBIAN, CANDIDATE), conflict(CANDIDATE, DEBIAN)]);
+    expect(ref.codes).toEqual([0, 111]);
+    expect(ref.stderr.toString()).toBe('multilog: fatal: unable to lock directory ./d: temporary failure\n');
+    expect(compareOutcomes(ref, debHolds), 'Debian holds, candidate contends').toEqual([]);
+    expect(compareOutcomes(ref, candHolds), 'candidate holds, Debian contends').toEqual([]);
+  });
+});
