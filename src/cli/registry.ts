@@ -57,6 +57,24 @@ export const PROGRAMS: Record<string, ProgramEntry> = {
     link: true,
     load: () => import('../programs/svok.js'),
   },
+  tail: {
+    style: 'upkeep',
+    summary: "print services' log lines merged by time, follow them, resume with a cursor",
+    link: false,
+    load: () => import('./tail.js'),
+  },
+  export: {
+    style: 'upkeep',
+    summary: 'ship log lines to collectors: syslog (UDP, TCP), JSON lines over HTTP, OTLP/HTTP',
+    link: false,
+    load: () => import('./export.js'),
+  },
+  report: {
+    style: 'upkeep',
+    summary: 'flapping and failure reports from the restart journal (text, JSON, HTML)',
+    link: false,
+    load: () => import('./report.js'),
+  },
   links: {
     style: 'upkeep',
     summary: 'create links named after the daemontools programs, so run scripts call upkeep unchanged',

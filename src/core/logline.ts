@@ -1,0 +1,243 @@
+// A stored log line: its TAI64N label (when the writer used `t`), its message, and the four ways
+// `upkeep tail` prints it (short, iso, raw, json). Pure: works on byte arrays, never on strings
+// until a line is printed; the time zone is a parameter (a function the io layer supplies).
+import { type Convention, taiOffset } from './tai64n.js';
+
+/** Length of "@" + 24 hex + " ": the label prefix multilog `t`, svlogd -t and s6-log t write. */
+export const LABEL_PREFIX = 26;
+
+const HEXVAL = new Int8Array(256).fill(-1);
+for (let i = 0; i < 10; i++) HEXVAL[48 + i] = i;
+for (let i = 0; i < 6; i++) {
+  HEXVAL[97 + i] = 10 + i;
+  HEXVAL[65 + i] = 10 + i;
+}
+
+/**
+ * A line's stamp as two exact Numbers, cheap to compare: `tai` = TAI seconds since 1970 (the label's
+ * seconds field minus 2^62, its low 13 hex digits), `nano` = nanoseconds. Mutable, reused per line.
+ */
+export interface Stamp {
+  tai: number;
+  nano: number;
+}
+
+/** True when buf[start..end) starts with "@" + 24 hex digits + " " (or the line is exactly the label). */
+export function hasLabel(buf: Uint8Array, start: number, end: number): boolean {
+  if (end - start < 25 || buf[start] !== 64) return false;
+  if (end - start > 25 && buf[start + 25] !== 32) return false;
+  for (let i = start + 1; i < start + 25; i++) if (HEXVAL[buf[i]!]! < 0) return false;
+  // Top 3 digits of the seconds must be "400" (2^62 + a 52-bit count): anything else is not a real stamp.
+  return buf[start + 1] === 52 && buf[start + 2] === 48 && buf[start + 3] === 48;
+}
+
+/** Reads the label at buf[start] (checked with hasLabel first) into `out`. */
+export function readStamp(buf: Uint8Array, start: number, out: Stamp): void {
+  let tai = 0;
+  for (let i = start + 4; i < start + 17; i++) tai = tai * 16 + HEXVAL[buf[i]!]!;
+  let nano = 0;
+  for (let i = start + 17; i < start + 25; i++) nano = nano * 16 + HEXVAL[buf[i]!]!;
+  out.tai = tai;
+  out.nano = nano;
+}
+
+/** Compares two stamps: negative, zero or positive. */
+export function compareStamp(a: Stamp, b: Stamp): number {
+  return a.tai - b.tai || a.nano - b.nano;
+}
+
+/** Parses "@" + 24 hex into a Stamp (null when it is not a label). */
+export function parseStamp(label: string): Stamp | null {
+  const b = new Uint8Array(25);
+  for (let i = 0; i < 25 && i < label.length; i++) b[i] = label.charCodeAt(i) & 0xff;
+  if (label.length !== 25 || !hasLabel(b, 0, 25)) return null;
+  const s = { tai: 0, nano: 0 };
+  readStamp(b, 0, s);
+  return s;
+}
+
+/** "@" + 24 lowercase hex for a Stamp. */
+export function formatStamp(s: Stamp): string {
+  return '@400' + s.tai.toString(16).padStart(13, '0') + s.nano.toString(16).padStart(8, '0');
+}
+
+/** UNIX seconds of a stamp under a label convention (daemontools: TAI - 10; s6: leap seconds applied). */
+export function stampUnix(s: Stamp, conv: Convention): number {
+  if (conv === 'daemontools') return s.tai - 10;
+  let unix = s.tai - 10;
+  // true TAI: subtract the leap seconds; taiOffset is monotonic so two passes settle it.
+  unix = s.tai - taiOffset(unix, 's6');
+  unix = s.tai - taiOffset(unix, 's6');
+  return unix;
+}
+
+/** The stamp of a UNIX instant (seconds, nanoseconds) under a convention. */
+export function unixStamp(unixSec: number, nano: number, conv: Convention): Stamp {
+  return { tai: unixSec + taiOffset(unixSec, conv), nano };
+}
+
+/** Days since 1970-01-01 -> [year, month 1-12, day] (proleptic Gregorian; H. Hinnant's civil_from_days). */
+export function civil(days: number): [number, number, number] {
+  const z = days + 719468;
+  const era = Math.floor(z / 146097);
+  const doe = z - era * 146097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const m = mp < 10 ? mp + 3 : mp - 9;
+  return [m <= 2 ? yoe + era * 400 + 1 : yoe + era * 400, m, d];
+}
+
+function p2(n: number): string {
+  return n < 10 ? '0' + n : String(n);
+}
+
+/** "YYYY-MM-DD?HH:MM:SS" for UNIX seconds shifted by `offsetSec`, with `sep` between date and time. */
+export function formatCivil(unixSec: number, offsetSec: number, sep: string): string {
+  const t = unixSec + offsetSec;
+  const days = Math.floor(t / 86400);
+  const rem = t - days * 86400;
+  const [y, m, d] = civil(days);
+  const hh = Math.floor(rem / 3600);
+  const mm = Math.floor((rem % 3600) / 60);
+  const ss = rem % 60;
+  return `${String(y).padStart(4, '0')}-${p2(m)}-${p2(d)}${sep}${p2(hh)}:${p2(mm)}:${p2(ss)}`;
+}
+
+/** RFC 3339 UTC with `digits` fraction digits (9 = nanoseconds, 6 = microseconds, 0 = none). */
+export function rfc3339(unixSec: number, nano: number, digits = 9): string {
+  const base = formatCivil(unixSec, 0, 'T');
+  if (digits === 0) return base + 'Z';
+  return base + '.' + String(nano).padStart(9, '0').slice(0, digits) + 'Z';
+}
+
+/** A numeric time-zone offset "+01:00" for RFC 3339 local times. */
+export function formatOffset(offsetSec: number): string {
+  const sign = offsetSec < 0 ? '-' : '+';
+  const a = Math.abs(offsetSec);
+  return `${sign}${p2(Math.floor(a / 3600))}:${p2(Math.floor((a % 3600) / 60))}`;
+}
+
+export type OutputFormat = 'short' | 'iso' | 'raw' | 'json';
+
+export interface FormatOptions {
+  format: OutputFormat;
+  conv: Convention;
+  host: string;
+  /** Local time offset (seconds east of UTC) at a UNIX second: only `short` uses it. */
+  zone: (unixSec: number) => number;
+  /** ANSI colours in `short`. */
+  color: boolean;
+  /** Width of the service column in `short`. */
+  serviceWidth: number;
+}
+
+const COLORS = ['\x1b[36m', '\x1b[32m', '\x1b[33m', '\x1b[35m', '\x1b[34m', '\x1b[91m', '\x1b[92m', '\x1b[96m'];
+const RESET = '\x1b[0m';
+const DIM = '\x1b[2m';
+
+/** A service's colour: a stable hash of its name into 8 ANSI colours. */
+export function serviceColor(service: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < service.length; i++) h = Math.imul(h ^ service.charCodeAt(i), 0x01000193) >>> 0;
+  return COLORS[h % COLORS.length]!;
+}
+
+const utf8 = new TextDecoder('utf-8');
+const utf8Strict = new TextDecoder('utf-8', { fatal: true });
+const enc = new TextEncoder();
+
+/** Decodes bytes as UTF-8; `valid` is false when some bytes were replaced by U+FFFD. */
+export function decodeUtf8(b: Uint8Array): { text: string; valid: boolean } {
+  const text = utf8.decode(b);
+  if (!text.includes('\ufffd')) return { text, valid: true };
+  try {
+    utf8Strict.decode(b);
+    return { text, valid: true }; // a genuine U+FFFD in the input
+  } catch {
+    return { text, valid: false };
+  }
+}
+
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+/** Standard base64 (RFC 4648 with padding). */
+export function base64(b: Uint8Array): string {
+  let s = '';
+  let i = 0;
+  for (; i + 2 < b.length; i += 3) {
+    const n = (b[i]! << 16) | (b[i + 1]! << 8) | b[i + 2]!;
+    s += B64[n >> 18]! + B64[(n >> 12) & 63]! + B64[(n >> 6) & 63]! + B64[n & 63]!;
+  }
+  if (i < b.length) {
+    const n = (b[i]! << 16) | ((b[i + 1] ?? 0) << 8);
+    s += B64[n >> 18]! + B64[(n >> 12) & 63]! + (i + 1 < b.length ? B64[(n >> 6) & 63]! : '=') + '=';
+  }
+  return s;
+}
+
+/**
+ * Formats lines. One instance per run: caches the time prefix per second (most lines share one), so a
+ * line costs a slice, a decode (iso/short/json) and a concatenation.
+ */
+export class LineFormatter {
+  private cacheSec = NaN;
+  private cacheText = '';
+  private readonly svcCache = new Map<string, string>();
+  constructor(private readonly o: FormatOptions) {}
+
+  /**
+   * One output line (with "\n") as bytes. `line` is the stored line without its "\n"; `labelled`
+   * says whether it starts with a label; `stamp` is its own (or, unlabelled, its inherited) stamp.
+   */
+  format(service: string, line: Uint8Array, labelled: boolean, stamp: Stamp): Uint8Array {
+    const o = this.o;
+    if (o.format === 'raw') {
+      const out = new Uint8Array(line.length + 1);
+      out.set(line);
+      out[line.length] = 10;
+      return out;
+    }
+    const msg = labelled ? line.subarray(line.length > 25 ? LABEL_PREFIX : 25) : line;
+    const unix = stampUnix(stamp, o.conv);
+    if (o.format === 'json') return enc.encode(this.json(service, msg, labelled, stamp, unix) + '\n');
+    const text = decodeUtf8(msg).text;
+    if (o.format === 'iso') {
+      return enc.encode(`${rfc3339(unix, stamp.nano)} ${service} ${text}\n`);
+    }
+    // short: local time to the microsecond, the service column, the message.
+    if (unix !== this.cacheSec) {
+      this.cacheSec = unix;
+      this.cacheText = formatCivil(unix, o.zone(unix), ' ');
+    }
+    const time = `${this.cacheText}.${String(Math.floor(stamp.nano / 1000)).padStart(6, '0')}${labelled ? '' : '~'}`;
+    const svc = service.padEnd(o.serviceWidth);
+    if (!o.color) return enc.encode(`${time} ${svc} ${text}\n`);
+    let c = this.svcCache.get(service);
+    if (c === undefined) this.svcCache.set(service, (c = serviceColor(service)));
+    return enc.encode(`${DIM}${time}${RESET} ${c}${svc}${RESET} ${text}\n`);
+  }
+
+  /** The JSON object of a line (no newline). */
+  json(service: string, msg: Uint8Array, labelled: boolean, stamp: Stamp, unix: number): string {
+    const { text, valid } = decodeUtf8(msg);
+    let s = `{"time":"${rfc3339(unix, stamp.nano)}","tai64n":"${formatStamp(stamp)}",`;
+    if (!labelled) s += '"time_estimated":true,';
+    s += `"host":${JSON.stringify(this.o.host)},"service":${JSON.stringify(service)},"message":${JSON.stringify(text)}`;
+    if (!valid) s += `,"message_base64":"${base64(msg)}"`;
+    return s + '}';
+  }
+}
+
+/** The message part of a stored line (the line without its label and the space after it). */
+export function messageOf(line: Uint8Array, labelled: boolean): Uint8Array {
+  return labelled ? line.subarray(line.length > 25 ? LABEL_PREFIX : 25) : line;
+}
+
+/** FNV-1a 32-bit of bytes, as 8 hex digits: identifies a line in a cursor. */
+export function lineHash(b: Uint8Array): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
+  return (h >>> 0).toString(16).padStart(8, '0');
+}

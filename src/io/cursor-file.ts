@@ -1,0 +1,49 @@
+// The cursor file: read at start, replaced atomically after each batch (write F.tmp, fsync, rename),
+// so a kill -9 leaves either the old or the new cursor, never a torn one.
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { type Cursor, CursorError, formatCursor, parseCursor } from '../core/cursor.js';
+import { FatalError } from '../core/errors.js';
+
+/** The saved cursor, or null when the file does not exist yet. */
+export function loadCursor(path: string): Cursor | null {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new FatalError(`unable to read cursor file ${path}`, e);
+  }
+  try {
+    return parseCursor(text);
+  } catch (e) {
+    throw new FatalError(`unable to read cursor file ${path}: ${(e as CursorError).message}`, undefined, 100);
+  }
+}
+
+/** Replaces the cursor file atomically and durably. */
+export function saveCursor(path: string, c: Cursor): void {
+  const tmp = `${path}.tmp`;
+  try {
+    const fd = openSync(tmp, 'w', 0o644);
+    try {
+      writeSync(fd, formatCursor(c));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+    try {
+      const d = openSync(dirname(path), 'r');
+      try {
+        fsyncSync(d);
+      } finally {
+        closeSync(d);
+      }
+    } catch {
+      // directory fsync is best effort (not supported everywhere)
+    }
+  } catch (e) {
+    throw new FatalError(`unable to write cursor file ${path}`, e);
+  }
+}

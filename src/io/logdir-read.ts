@@ -1,0 +1,470 @@
+// Reading a log directory (multilog, svlogd, s6-log) in order: archives `@<stamp>.s`/`.u` by name,
+// then `previous` (a rotation in progress), then `current`; and following it across rotations.
+// Regular files only, read with positional fs reads into one reused Buffer; lines are found with
+// indexOf(10) and handed out as subarrays (no copies, no strings).
+//
+// Following: the reader keeps the fd of the file it is reading. At rotation `current` is renamed (with
+// the same inode and bytes), so the fd still reads the rest of it even if retention removes it; then
+// the reader lists the directory again and queues every file it has not seen (by name, and by inode
+// for the file it was reading), oldest first.
+import { closeSync, fstatSync, openSync, readSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Stamp, hasLabel, readStamp, parseStamp, lineHash, formatStamp } from '../core/logline.js';
+import { type DirPosition, type Listed, candidates } from '../core/cursor.js';
+
+const ARCHIVE_RE = /^@[0-9a-fA-F]{24}\.[su]$/;
+
+/** The readable files of a log directory in reading order (archives by name, previous, current). */
+export function listLogdir(dir: string): Listed[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (e) {
+    throw Object.assign(e as Error, { logdir: dir });
+  }
+  const arch = names.filter((n) => ARCHIVE_RE.test(n)).sort((a, b) => (a.slice(0, 25).toLowerCase() < b.slice(0, 25).toLowerCase() ? -1 : a < b ? -1 : 1));
+  const out: Listed[] = [];
+  for (const name of [...arch, 'previous', 'current']) {
+    try {
+      const st = statSync(join(dir, name));
+      if (st.isFile()) out.push({ name, ino: st.ino, size: st.size });
+    } catch {
+      // removed meanwhile (retention) or absent (previous): nothing to read
+    }
+  }
+  return out;
+}
+
+/** The stamp in an archive's name (the moment it was finished), or null for current/previous. */
+export function archiveStamp(name: string): Stamp | null {
+  return name.startsWith('@') ? parseStamp(name.slice(0, 25).toLowerCase()) : null;
+}
+
+export interface Queued {
+  name: string;
+  ino: number;
+  /** Byte offset to start at. */
+  start: number;
+}
+
+export interface ReaderOptions {
+  /** Service label printed with each line. */
+  service: string;
+  /** Tie-break rank in a merge (order of the directories on the command line). */
+  rank: number;
+  /** Keep a copy of the last line handed out (for cursors). */
+  track?: boolean;
+  /** Called with a warning text (no prefix). */
+  warn?: (text: string) => void;
+  /** Stamp for unlabelled lines before any labelled one. */
+  initialStamp?: Stamp;
+}
+
+const CHUNK = 1 << 20;
+
+/**
+ * Reads one log directory line by line across its files. `next()` advances to the next complete line
+ * (false: nothing more for now); the line is `buf.subarray(ls, le)` (without "\n"), its stamp `stamp`
+ * (its label, or the last label seen before it when it has none: `labelled` false).
+ */
+export class DirReader {
+  readonly stamp: Stamp = { tai: 0, nano: 0 };
+  readonly rank: number;
+  readonly service: string;
+  buf: Buffer = Buffer.allocUnsafe(CHUNK);
+  ls = 0;
+  le = 0;
+  labelled = false;
+  /** Lines at or before this stamp are not to be given (a cursor resumed by time). */
+  after: Stamp | null = null;
+  /** Name, inode and end offset (after "\n") of the current line's file. */
+  fileName = '';
+  fileIno = -1;
+  lineEnd = 0;
+
+  private queue: Queued[] = [];
+  private fd = -1;
+  private finished = true; // the open file will not grow (an archive, or current after rotation)
+  private bufFile = 0; // file offset of buf[0]
+  private pos = 0; // next unread byte in buf
+  private end = 0; // end of valid data in buf
+  private eof = false;
+  private readonly seenNames = new Set<string>();
+  private readonly recentInos = new Set<number>();
+  private lastLine: Buffer | null = null;
+  private lastLabelled = false;
+  private lastPos: DirPosition | null = null;
+
+  constructor(readonly dir: string, private readonly opts: ReaderOptions) {
+    this.rank = opts.rank;
+    this.service = opts.service;
+    if (opts.initialStamp) {
+      this.stamp.tai = opts.initialStamp.tai;
+      this.stamp.nano = opts.initialStamp.nano;
+    }
+  }
+
+  /** Queues files to read, in order; `names` marks every name already accounted for. */
+  enqueue(files: Queued[], seen: readonly Listed[]): void {
+    for (const f of seen) this.seenNames.add(f.name);
+    for (const f of files) {
+      this.queue.push(f);
+      this.recentInos.add(f.ino);
+    }
+  }
+
+  /** True while a file is open or queued. */
+  get active(): boolean {
+    return this.fd >= 0 || this.queue.length > 0;
+  }
+
+  /** Advances to the next complete line; false when none is available now. */
+  next(): boolean {
+    for (;;) {
+      if (this.fd < 0 && !this.openNext()) return false;
+      const nl = this.end > this.pos ? this.buf.indexOf(10, this.pos) : -1;
+      if (nl >= 0 && nl < this.end) {
+        this.setLine(this.pos, nl, nl + 1);
+        return true;
+      }
+      if (this.fill()) continue;
+      // End of the file's data for now.
+      if (this.end > this.pos && this.finished) {
+        this.setLine(this.pos, this.end, this.end); // a finished file's last line without "\n"
+        return true;
+      }
+      if (!this.finished) return false; // current: wait for more (a partial line stays unread)
+      this.closeFile();
+    }
+  }
+
+  private setLine(s: number, e: number, next: number): void {
+    this.ls = s;
+    this.le = e;
+    this.pos = next;
+    this.lineEnd = this.bufFile + next;
+    if (hasLabel(this.buf, s, e)) {
+      this.labelled = true;
+      readStamp(this.buf, s, this.stamp);
+    } else this.labelled = false; // keeps the stamp of the previous line
+  }
+
+  /** Reads more of the open file into buf; false at (current) end of file. */
+  private fill(): boolean {
+    if (this.pos > 0 && (this.end === this.buf.length || this.eof)) {
+      // Move the unread tail to the front.
+      this.buf.copy(this.buf, 0, this.pos, this.end);
+      this.bufFile += this.pos;
+      this.end -= this.pos;
+      this.pos = 0;
+    }
+    if (this.end === this.buf.length) {
+      const bigger = Buffer.allocUnsafe(this.buf.length * 2);
+      this.buf.copy(bigger, 0, 0, this.end);
+      this.buf = bigger;
+    }
+    const n = readSync(this.fd, this.buf, this.end, this.buf.length - this.end, this.bufFile + this.end);
+    this.end += n;
+    this.eof = n === 0;
+    return n > 0;
+  }
+
+  private openNext(): boolean {
+    for (;;) {
+      const f = this.queue.shift();
+      if (!f) return false;
+      let fd: number;
+      try {
+        fd = openSync(join(this.dir, f.name), 'r');
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+        // Renamed (current -> archive, previous -> archive) or removed by retention before we opened it.
+        const again = f.name === 'current' || f.name === 'previous' ? null : this.findByIno(f.ino);
+        if (again) {
+          this.queue.unshift({ ...again, start: f.start });
+          continue;
+        }
+        if (f.name !== 'current' && f.name !== 'previous') {
+          this.opts.warn?.(`${this.dir}: ${f.name} was removed before it was read: its lines are skipped`);
+        }
+        continue;
+      }
+      const st = fstatSync(fd);
+      if ((f.name === 'current' || f.name === 'previous') && f.ino >= 0 && st.ino !== f.ino) {
+        // The file listed under this name was renamed (rotated) before we opened it: read it under its
+        // new name first, then whatever has the name now.
+        closeSync(fd);
+        const moved = this.findByIno(f.ino);
+        if (moved) this.queue.unshift({ ...moved, start: f.start }, { name: f.name, ino: -1, start: 0 });
+        else {
+          this.opts.warn?.(`${this.dir}: a rotated file was removed before it was read: its lines are skipped`);
+          this.queue.unshift({ name: f.name, ino: -1, start: 0 });
+        }
+        this.recentInos.add(st.ino);
+        continue;
+      }
+      this.recentInos.add(st.ino);
+      this.fd = fd;
+      this.fileName = f.name;
+      this.fileIno = st.ino;
+      this.finished = f.name !== 'current';
+      this.bufFile = f.start;
+      this.pos = 0;
+      this.end = 0;
+      this.eof = false;
+      if (f.start > st.size) {
+        this.opts.warn?.(`${this.dir}: ${f.name} is shorter than the position to resume at: reading it from the start`);
+        this.bufFile = 0;
+      }
+      return true;
+    }
+  }
+
+  private findByIno(ino: number): Queued | null {
+    for (const f of listLogdir(this.dir)) if (f.ino === ino) return { name: f.name, ino, start: 0 };
+    return null;
+  }
+
+  private closeFile(): void {
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+  }
+
+  /**
+   * Following: called when the directory may have changed. If `current` is no longer the file being
+   * read, that file is finished (its rest is read from the open fd) and every file not yet seen is
+   * queued after it. Returns true when something new was queued.
+   */
+  refresh(): boolean {
+    let curIno = -1;
+    try {
+      curIno = statSync(join(this.dir, 'current')).ino;
+    } catch {
+      // no current (logger not started yet, or mid-rotation in svlogd): look again later
+    }
+    if (this.fd >= 0 && !this.finished) {
+      if (curIno === this.fileIno || curIno < 0) return false;
+      this.finished = true; // rotated: drain the fd, then go on
+    } else if (this.fd >= 0 || this.queue.length > 0) {
+      return false; // still reading older files
+    }
+    const files = listLogdir(this.dir);
+    const fresh = files.filter(
+      (f) => !this.seenNames.has(f.name) && !this.recentInos.has(f.ino) && f.name !== 'current' && f.name !== 'previous',
+    );
+    const prev = files.find((f) => f.name === 'previous' && !this.recentInos.has(f.ino));
+    const cur = files.find((f) => f.name === 'current');
+    const readIno = this.fileIno;
+    const stillThere = files.some((f) => f.ino === readIno);
+    if (!stillThere && fresh.length > 0 && this.fileIno >= 0) {
+      this.opts.warn?.(
+        `${this.dir}: log files were rotated and removed faster than they were read: lines written after ${this.lastLabelText()} and before the oldest remaining file may be missing`,
+      );
+    }
+    this.recentInos.clear();
+    if (this.fd >= 0) this.recentInos.add(this.fileIno);
+    const add: Queued[] = fresh.map((f) => ({ name: f.name, ino: f.ino, start: 0 }));
+    if (prev) add.push({ name: prev.name, ino: prev.ino, start: 0 });
+    if (cur && cur.ino !== this.fileIno) add.push({ name: 'current', ino: cur.ino, start: 0 });
+    // Names to skip from now on: everything listed except current/previous (their names get reused).
+    const seen = files.filter((f) => f.name !== 'current' && f.name !== 'previous');
+    this.enqueue(add, seen);
+    if (this.fd >= 0) this.recentInos.add(this.fileIno);
+    return add.length > 0;
+  }
+
+  private lastLabelText(): string {
+    return this.lastPos?.label ?? formatStamp(this.stamp);
+  }
+
+  /** Marks the current line as handed out (for the cursor). */
+  markGiven(): void {
+    if (this.opts.track) {
+      this.lastLine = Buffer.from(this.buf.subarray(this.ls, this.le));
+      this.lastLabelled = this.labelled;
+      this.lastPos = null;
+      this.lastGiven = { file: this.fileName, ino: this.fileIno, offset: this.lineEnd };
+    }
+  }
+
+  private lastGiven: { file: string; ino: number; offset: number } | null = null;
+
+  /** The position after the last line handed out, or null when none was. */
+  position(): DirPosition | null {
+    if (this.lastPos) return this.lastPos;
+    if (!this.lastGiven || !this.lastLine) return null;
+    const l = this.lastLine;
+    this.lastPos = {
+      ...this.lastGiven,
+      label: this.lastLabelled ? l.subarray(0, 25).toString('latin1').toLowerCase() : null,
+      hash: lineHash(l),
+    };
+    return this.lastPos;
+  }
+
+  /** The stamp unlabelled lines get until a labelled one is read. */
+  setInitialStamp(s: Stamp): void {
+    this.stamp.tai = s.tai;
+    this.stamp.nano = s.nano;
+  }
+
+  /** Starts from a known position (resuming a cursor): nothing before it counts as given. */
+  setPosition(p: DirPosition): void {
+    this.lastPos = p;
+  }
+
+  close(): void {
+    this.closeFile();
+    this.queue = [];
+  }
+}
+
+/**
+ * Does the line that ends at `offset` in `file` match the saved label and hash? (The check that makes
+ * a cursor safe against rewritten or foreign files.)
+ */
+export function lineEndsAt(dir: string, file: string, offset: number, label: string | null, hash: string): boolean {
+  if (offset === 0) return hash === '';
+  let fd: number;
+  try {
+    fd = openSync(join(dir, file), 'r');
+  } catch {
+    return false;
+  }
+  try {
+    let want = 4096;
+    for (;;) {
+      const from = Math.max(0, offset - want);
+      const b = Buffer.allocUnsafe(offset - from);
+      const n = readSync(fd, b, 0, b.length, from);
+      if (n !== b.length) return false;
+      const last = b[b.length - 1] === 10 ? b.length - 1 : b.length;
+      const nl = b.lastIndexOf(10, last - 1);
+      if (nl < 0 && from > 0) {
+        want *= 4;
+        continue;
+      }
+      const line = b.subarray(nl + 1, last);
+      if (lineHash(line) !== hash) return false;
+      if (label === null) return true;
+      return line.subarray(0, 25).toString('latin1').toLowerCase() === label;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The service label of a log directory: NAME for .../NAME/log/main, else its base name. */
+export function serviceOf(dir: string): string {
+  const parts = dir.replace(/\/+$/, '').split('/');
+  const n = parts.length;
+  if (n >= 3 && parts[n - 1] === 'main' && parts[n - 2] === 'log' && parts[n - 3]) return parts[n - 3]!;
+  return parts[n - 1] || dir;
+}
+
+/** A log directory to read and the service label its lines carry. */
+export interface Target {
+  dir: string;
+  service: string;
+}
+
+/** A line kept aside (for -n): its own bytes and stamp. */
+export interface KeptLine {
+  service: string;
+  line: Buffer;
+  labelled: boolean;
+  stamp: Stamp;
+}
+
+export interface StartOptions {
+  /** Skip archives finished before this stamp (every line in them is older). */
+  since?: Stamp | null;
+  /** Skip archives started after this stamp (the previous archive was finished after it). */
+  until?: Stamp | null;
+}
+
+function before(a: Stamp, b: Stamp): boolean {
+  return a.tai < b.tai || (a.tai === b.tai && a.nano < b.nano);
+}
+
+/** Queues a whole directory (minus archives that --since/--until rule out) on a fresh reader. */
+export function startAll(r: DirReader, o: StartOptions): void {
+  const files = listLogdir(r.dir);
+  const q: Queued[] = [];
+  let prevName: Stamp | null = null;
+  for (const f of files) {
+    const name = archiveStamp(f.name);
+    const skip = (o.since && name && before(name, o.since)) || (o.until && prevName && before(o.until, prevName));
+    if (!skip) {
+      if (q.length === 0 && prevName) r.setInitialStamp(prevName);
+      q.push({ name: f.name, ino: f.ino, start: 0 });
+    }
+    if (name) prevName = name;
+  }
+  r.enqueue(q, files);
+}
+
+/**
+ * Resumes a reader at a saved position. Returns a warning text when the position could not be found
+ * (then the reader starts at the oldest file and `after` tells the caller to skip lines up to the
+ * saved label), or null.
+ */
+export function startAt(r: DirReader, pos: DirPosition): string | null {
+  const files = listLogdir(r.dir);
+  for (const c of candidates(files, pos)) {
+    if (!lineEndsAt(r.dir, c.name, pos.offset, pos.label, pos.hash)) continue;
+    const i = files.indexOf(c);
+    const q: Queued[] = [{ name: c.name, ino: c.ino, start: pos.offset }];
+    for (const f of files.slice(i + 1)) q.push({ name: f.name, ino: f.ino, start: 0 });
+    const st = pos.label ? parseStamp(pos.label) : null;
+    if (st) r.setInitialStamp(st);
+    r.enqueue(q, files);
+    r.setPosition(pos);
+    return null;
+  }
+  r.after = pos.label ? parseStamp(pos.label) : null;
+  startAll(r, { since: r.after });
+  const first = files.find((f) => f.name !== 'previous');
+  return (
+    `${r.dir}: the cursor's position (${pos.file}, offset ${pos.offset}, line ${pos.label ?? 'unlabelled'}) no longer exists ` +
+    `(removed by retention, or the files were rewritten): resuming with the lines after ${pos.label ?? 'the start'}` +
+    (first ? ` from ${first.name}; lines in removed files were skipped` : '')
+  );
+}
+
+/**
+ * The newest `n` lines of a directory that pass `keep`, oldest first; the reader is left at the end of
+ * `current` (the place to follow from), and marks its last line as given.
+ */
+export function lastLines(r: DirReader, n: number, keep: (r: DirReader) => boolean, warn?: (t: string) => void): KeptLine[] {
+  const files = listLogdir(r.dir);
+  const cur = files.find((f) => f.name === 'current');
+  const older = files.filter((f) => f.name !== 'current');
+  const take = (rd: DirReader, limit: number, mark: boolean): KeptLine[] => {
+    const ring: KeptLine[] = [];
+    while (rd.next()) {
+      if (mark) rd.markGiven();
+      if (limit === 0 || !keep(rd)) continue;
+      if (ring.length === limit) ring.shift();
+      ring.push({ service: rd.service, line: Buffer.from(rd.buf.subarray(rd.ls, rd.le)), labelled: rd.labelled, stamp: { ...rd.stamp } });
+    }
+    return ring;
+  };
+  let out: KeptLine[] = [];
+  if (cur) {
+    const prev = archiveStamp(older[older.length - 1]?.name ?? '');
+    if (prev) r.setInitialStamp(prev);
+    r.enqueue([{ name: 'current', ino: cur.ino, start: 0 }], files);
+    out = take(r, n, true);
+  } else r.enqueue([], files);
+  for (let i = older.length - 1; i >= 0 && out.length < n; i--) {
+    const f = older[i]!;
+    const tmp = new DirReader(r.dir, { service: r.service, rank: r.rank, warn });
+    const p = archiveStamp(older[i - 1]?.name ?? '');
+    if (p) tmp.setInitialStamp(p);
+    tmp.enqueue([{ name: f.name, ino: f.ino, start: 0 }], []);
+    out = take(tmp, n - out.length, false).concat(out);
+    tmp.close();
+  }
+  return out;
+}
