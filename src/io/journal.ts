@@ -1,0 +1,95 @@
+// The restart journal's writer, used by the supervisor: one JSON line per event (pino) through
+// rotating-file-stream under DIR/.upkeep/. Never on a service's log path: a handful of lines per restart.
+//
+// Files (docs/journal.md):
+//   DIR/.upkeep/journal.jsonl                              the current file
+//   DIR/.upkeep/journal-YYYYMMDD-HHMMSS-N.jsonl.gz         rotated archives (UTC time of the rotation by
+//                                                          the journal's clock; N = 1, 2, ... if taken)
+// Rotation: by size (default 10 MiB) and by age (default 1 day), gzip-compressed; at most `maxFiles`
+// archives are kept (default 30), the oldest removed by rotating-file-stream.
+import { mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { pino, type Logger } from 'pino';
+import { createStream, type RotatingFileStream } from 'rotating-file-stream';
+import { JOURNAL_VERSION, levelOf, summaryOf, type JournalEvent } from '../core/journal.js';
+import { formatLabel, fromUnix } from '../core/tai64n.js';
+import { formatRfc3339Micros } from '../core/timespec.js';
+import { wallClock, type Clock } from './clock.js';
+
+export const JOURNAL_DIR = '.upkeep';
+export const JOURNAL_FILE = 'journal.jsonl';
+
+export interface JournalOptions {
+  host?: string;
+  clock?: Clock;
+  /** Rotate when the current file reaches this size (rotating-file-stream syntax: '10M', '512K'). */
+  size?: string;
+  /** Rotate when the current file is this old ('1d', '12h', '30m', '10s'). */
+  interval?: string;
+  /** Archives kept. */
+  maxFiles?: number;
+}
+
+export interface Journal {
+  write(ev: JournalEvent): void;
+  /** Flushes and closes the file. */
+  close(): Promise<void>;
+  /** The stream's rotation events ('rotated' with the archive's path), for tests and diagnostics. */
+  readonly stream: RotatingFileStream;
+}
+
+const p2 = (n: number): string => (n < 10 ? '0' : '') + n;
+
+/** `journal-YYYYMMDD-HHMMSS-N.jsonl.gz` from UNIX microseconds (UTC). */
+export function archiveName(micros: number, index: number): string {
+  const s = formatRfc3339Micros(micros); // 2026-11-22T10:17:08.279391Z
+  return `journal-${s.slice(0, 4)}${s.slice(5, 7)}${s.slice(8, 10)}-${s.slice(11, 13)}${s.slice(14, 16)}${s.slice(17, 19)}-${index}.jsonl.gz`;
+}
+
+/** Opens (creating DIR/.upkeep if needed) the journal of the service tree DIR. */
+export function openJournal(dir: string, opts: JournalOptions = {}): Journal {
+  const clock = opts.clock ?? wallClock();
+  const host = opts.host ?? hostname();
+  const path = join(dir, JOURNAL_DIR);
+  mkdirSync(path, { recursive: true, mode: 0o755 });
+  const stream = createStream((time, index) => (time === null ? JOURNAL_FILE : archiveName(clock.nowMicros(), index ?? 1)), {
+    path,
+    size: (opts.size ?? '10M') as never,
+    interval: (opts.interval ?? '1d') as never,
+    compress: 'gzip',
+    maxFiles: opts.maxFiles ?? 30,
+  });
+  stream.on('error', () => {}); // rotation errors must not kill the supervisor; the next write retries
+  const logger: Logger = pino(
+    {
+      base: { v: JOURNAL_VERSION, host },
+      messageKey: 'msg',
+      // One clock reading gives both stamps, so `time` and `tai64n` are the same instant.
+      timestamp: () => {
+        const us = clock.nowMicros();
+        const sec = Math.floor(us / 1e6);
+        const label = formatLabel(fromUnix(BigInt(sec), (us - sec * 1e6) * 1000 + 500));
+        return `,"time":"${formatRfc3339Micros(us)}","tai64n":"${label}"`;
+      },
+    },
+    stream,
+  );
+  return {
+    stream,
+    write(ev: JournalEvent): void {
+      const { msg, ...fields } = ev;
+      const text = msg ?? summaryOf(ev);
+      const level = levelOf(ev);
+      if (level >= 50) logger.error(fields, text);
+      else if (level >= 40) logger.warn(fields, text);
+      else logger.info(fields, text);
+    },
+    close(): Promise<void> {
+      return new Promise((resolve) => {
+        stream.once('close', () => resolve());
+        stream.end();
+      });
+    },
+  };
+}
