@@ -313,6 +313,28 @@ export class DirReader {
     this.lastPos = p;
   }
 
+  /** Bytes not yet read: the rest of the open file and every queued file. */
+  behind(): number {
+    let n = 0;
+    if (this.fd >= 0) n += Math.max(0, fstatSync(this.fd).size - (this.bufFile + this.pos));
+    for (const f of this.queue) {
+      try {
+        n += Math.max(0, statSync(join(this.dir, f.name)).size - f.start);
+      } catch {
+        // removed meanwhile
+      }
+    }
+    if (this.fd < 0 && this.queue.length === 0 && this.lastGiven?.file === 'current') {
+      try {
+        const st = statSync(join(this.dir, 'current'));
+        if (st.ino === this.lastGiven.ino) n += Math.max(0, st.size - this.lastGiven.offset);
+      } catch {
+        // no current
+      }
+    }
+    return n;
+  }
+
   close(): void {
     this.closeFile();
     this.queue = [];

@@ -1,0 +1,183 @@
+// Senders for `upkeep export`: syslog over UDP (best effort, datagrams counted) and TCP (RFC 6587 octet
+// counting), JSON lines over HTTP, OTLP/HTTP JSON. A sender takes a batch (already encoded) and either
+// delivers it or throws; the caller retries with backoff and moves its cursor only after success.
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { connect, type Socket } from 'node:net';
+
+export type Kind = 'udp' | 'tcp' | 'http' | 'otlp';
+
+export interface Destination {
+  kind: Kind;
+  /** Display form, e.g. tcp://127.0.0.1:514. */
+  text: string;
+  host: string;
+  port: number;
+  /** http/otlp: the full URL to POST to. */
+  url: string;
+}
+
+/** Parses --to: udp://HOST[:PORT], tcp://HOST[:PORT], http(s)://..., otlp+http(s)://HOST[:PORT][/PATH]. */
+export function parseDestination(s: string): Destination | null {
+  let u: URL;
+  try {
+    u = new URL(s);
+  } catch {
+    return null;
+  }
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  switch (u.protocol) {
+    case 'udp:':
+    case 'tcp:': {
+      const kind = u.protocol === 'udp:' ? 'udp' : 'tcp';
+      const port = u.port ? Number(u.port) : 514;
+      if (!host) return null;
+      return { kind, text: `${kind}://${u.host || host}${u.port ? '' : ':514'}`, host, port, url: '' };
+    }
+    case 'http:':
+    case 'https:':
+      return { kind: 'http', text: u.href, host, port: Number(u.port) || 0, url: u.href };
+    case 'otlp+http:':
+    case 'otlp+https:': {
+      const scheme = u.protocol === 'otlp+http:' ? 'http' : 'https';
+      const path = u.pathname && u.pathname !== '/' ? u.pathname : '/v1/logs';
+      const url = `${scheme}://${u.host}${path}${u.search}`;
+      return { kind: 'otlp', text: `otlp+${url}`, host, port: Number(u.port) || 0, url };
+    }
+    default:
+      return null;
+  }
+}
+
+export interface Sender {
+  /** Delivers one batch: syslog messages (framed per kind) or one HTTP body. Throws on failure. */
+  send(batch: Uint8Array[]): Promise<void>;
+  close(): void;
+}
+
+/** UDP: one datagram per message; errors are counted, never retried. */
+export class UdpSender implements Sender {
+  private sock: UdpSocket;
+  sent = 0;
+  failed = 0;
+  constructor(private readonly d: Destination) {
+    this.sock = createSocket(d.host.includes(':') ? 'udp6' : 'udp4');
+    this.sock.on('error', () => {
+      this.failed++;
+    });
+    this.sock.unref();
+  }
+
+  async send(batch: Uint8Array[]): Promise<void> {
+    await Promise.all(
+      batch.map(
+        (m) =>
+          new Promise<void>((res) =>
+            this.sock.send(m, this.d.port, this.d.host, (err) => {
+              if (err) this.failed++;
+              else this.sent++;
+              res();
+            }),
+          ),
+      ),
+    );
+  }
+
+  close(): void {
+    this.sock.close();
+  }
+}
+
+/**
+ * TCP with octet counting: one connection kept open; a batch counts as delivered when the kernel has
+ * taken all of it. A connection the collector closed (FIN, RST) is noticed before the next batch, so a
+ * batch is not written into a dead connection; a failed write rejects and the batch is sent again on a
+ * new connection.
+ */
+export class TcpSender implements Sender {
+  private sock: Socket | null = null;
+  private dead = true;
+  constructor(private readonly d: Destination, private readonly timeoutMs = 10_000) {}
+
+  private connect(): Promise<Socket> {
+    return new Promise((res, rej) => {
+      const s = connect({ host: this.d.host, port: this.d.port });
+      s.setNoDelay(true);
+      const t = setTimeout(() => {
+        s.destroy();
+        rej(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' }));
+      }, this.timeoutMs);
+      s.once('connect', () => {
+        clearTimeout(t);
+        this.dead = false;
+        const down = (): void => {
+          this.dead = true;
+        };
+        s.on('end', down);
+        s.on('close', down);
+        s.on('error', down);
+        s.on('data', () => {}); // collectors do not talk back; drain anything they send
+        res(s);
+      });
+      s.once('error', (e) => {
+        clearTimeout(t);
+        rej(e);
+      });
+    });
+  }
+
+  async send(batch: Uint8Array[]): Promise<void> {
+    // Give a just-arrived FIN/RST a chance to be seen before writing.
+    await new Promise((r) => setImmediate(r));
+    if (!this.sock || this.dead) {
+      this.sock?.destroy();
+      this.sock = null;
+      this.sock = await this.connect();
+    }
+    const s = this.sock;
+    const data = Buffer.concat(batch);
+    await new Promise<void>((res, rej) => {
+      const onErr = (e: Error): void => rej(e);
+      s.once('error', onErr);
+      s.write(data, (err) => {
+        s.off('error', onErr);
+        if (err) rej(err);
+        else res();
+      });
+    }).catch((e) => {
+      this.dead = true;
+      s.destroy();
+      throw e;
+    });
+  }
+
+  close(): void {
+    this.sock?.end();
+    this.sock = null;
+  }
+}
+
+/** HTTP POST of one body per batch; any 2xx is success. */
+export class HttpSender implements Sender {
+  constructor(
+    private readonly d: Destination,
+    private readonly contentType: string,
+    private readonly headers: Record<string, string> = {},
+    private readonly timeoutMs = 10_000,
+  ) {}
+
+  async send(batch: Uint8Array[]): Promise<void> {
+    const body = Buffer.concat(batch);
+    const r = await fetch(this.d.url, {
+      method: 'POST',
+      headers: { 'content-type': this.contentType, ...this.headers },
+      body,
+      signal: AbortSignal.timeout(this.timeoutMs),
+    });
+    await r.arrayBuffer().catch(() => undefined);
+    if (r.status < 200 || r.status > 299) {
+      throw Object.assign(new Error(`HTTP status ${r.status}`), { code: `HTTP_${r.status}` });
+    }
+  }
+
+  close(): void {}
+}
