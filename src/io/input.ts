@@ -6,12 +6,13 @@
 //  - regular file (or anything else): fs.read, which cannot wait forever on a regular file.
 // readByte() serves multilog's SIGTERM rule (finish the current line, leave the rest in the pipe): the
 // stream is paused, then bytes are taken one at a time with a non-blocking read, polling while none is there.
-import { fstatSync, read, readSync } from 'node:fs';
+import { fstatSync, readSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { isatty, ReadStream as TtyReadStream } from 'node:tty';
 
 const CHUNK = 64 * 1024;
 const BYTE_POLL_MS = 20;
+const FILE_CHUNK = 256 * 1024;
 
 export interface InputHandlers {
   /** A chunk read from the fd; the Buffer is the consumer's to keep. */
@@ -112,28 +113,49 @@ function readOneByte(fd: number): Promise<Buffer | null> {
 
 class FileInput implements Input {
   private paused = false;
-  private reading = false;
+  private scheduled = false;
   private done = false;
+  private readonly buf = Buffer.allocUnsafe(FILE_CHUNK);
 
   constructor(private readonly fd: number, private readonly on: InputHandlers) {
-    queueMicrotask(() => this.pump());
+    this.schedule();
   }
 
+  private schedule(): void {
+    if (this.scheduled || this.paused || this.done) return;
+    this.scheduled = true;
+    setImmediate(() => this.pump());
+  }
+
+  /**
+   * Regular files are read synchronously: a read of a regular file cannot wait forever, and a thread-pool
+   * round trip per chunk halved throughput. One chunk per turn of the event loop keeps signals and timers
+   * served.
+   */
   private pump(): void {
-    if (this.paused || this.reading || this.done) return;
-    this.reading = true;
-    const buf = Buffer.allocUnsafe(CHUNK);
-    read(this.fd, buf, 0, CHUNK, null, (err, n) => {
-      this.reading = false;
-      if (this.done) return;
-      if (err || n === 0) {
-        this.done = true;
-        this.on.end(err ?? undefined);
+    this.scheduled = false;
+    if (this.paused || this.done) return;
+    let n: number;
+    try {
+      n = readSync(this.fd, this.buf, 0, FILE_CHUNK, null);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN' || code === 'EINTR') {
+        setTimeout(() => this.pump(), BYTE_POLL_MS);
         return;
       }
-      this.on.data(buf.subarray(0, n));
-      this.pump();
-    });
+      this.done = true;
+      this.on.end(e as Error);
+      return;
+    }
+    if (n === 0) {
+      this.done = true;
+      this.on.end();
+      return;
+    }
+    // The consumer keeps the chunk: hand over a copy-free slice of a fresh buffer when it may queue it.
+    this.on.data(Buffer.from(this.buf.subarray(0, n)));
+    this.schedule();
   }
 
   pause(): void {
@@ -142,12 +164,10 @@ class FileInput implements Input {
 
   resume(): void {
     this.paused = false;
-    this.pump();
+    this.schedule();
   }
 
-  async readByte(): Promise<Buffer | null> {
-    // A read already under way finishes first (its bytes reach `data`); then one byte at a time.
-    while (this.reading) await new Promise((r) => setTimeout(r, 1));
+  readByte(): Promise<Buffer | null> {
     return readOneByte(this.fd);
   }
 
