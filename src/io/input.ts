@@ -15,7 +15,7 @@ const BYTE_POLL_MS = 20;
 const FILE_CHUNK = 256 * 1024;
 
 export interface InputHandlers {
-  /** A chunk read from the fd; the Buffer is the consumer's to keep. */
+  /** A chunk read from the fd. The Buffer is reused for the next read: copy what must outlive the call. */
   data(chunk: Buffer): void;
   /** End of input (a read error counts as end of input, as in multilog). */
   end(err?: Error): void;
@@ -51,7 +51,7 @@ class StreamInput implements Input {
 
   constructor(private readonly fd: number, private readonly on: InputHandlers) {
     const onread = {
-      buffer: () => Buffer.allocUnsafe(CHUNK),
+      buffer: Buffer.allocUnsafe(CHUNK),
       callback: (n: number, buf: Uint8Array): boolean => {
         const b = buf as Buffer;
         this.on.data(b.subarray(0, n));
@@ -153,8 +153,7 @@ class FileInput implements Input {
       this.on.end();
       return;
     }
-    // The consumer keeps the chunk: hand over a copy-free slice of a fresh buffer when it may queue it.
-    this.on.data(Buffer.from(this.buf.subarray(0, n)));
+    this.on.data(this.buf.subarray(0, n));
     this.schedule();
   }
 

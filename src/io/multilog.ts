@@ -195,13 +195,28 @@ export class Logger extends EventEmitter {
     return this.queued;
   }
 
-  /** Feeds input. Returns false when the caller should wait for 'drain' before writing more. */
+  /**
+   * Feeds input. Returns false when the caller should wait for 'drain' before writing more. The logger
+   * keeps no reference to `chunk` after the call (it copies what it could not process at once), so a
+   * reader may reuse one buffer for every read.
+   */
   write(chunk: Uint8Array): boolean {
     if (this.ending || this.finished) throw new Error('write after end');
     if (chunk.length > 0) {
-      this.queue.push(chunk as Buffer);
-      this.queued += chunk.length;
+      const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
+      this.queue.push(b);
+      this.queued += b.length;
       this.kick();
+      const last = this.queue.length - 1;
+      if (last >= this.qHead && this.queue[last] === b) {
+        if (last === this.qHead && this.qPos > 0) {
+          this.queue[last] = Buffer.from(b.subarray(this.qPos));
+          this.queued -= this.qPos;
+          this.qPos = 0;
+        } else {
+          this.queue[last] = Buffer.from(b);
+        }
+      }
     }
     if (this.queued >= HIGH_WATER) {
       this.wantDrain = true;
