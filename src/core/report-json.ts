@@ -33,7 +33,7 @@ function service(s: ServiceReport): unknown {
     host: s.host,
     starts: s.starts,
     deaths: s.deaths,
-    operatorExits: s.operatorExits,
+    stops: s.stops,
     causes: s.causes,
     flapping: s.flapping,
     flaps: s.flaps.map(flap),

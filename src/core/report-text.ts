@@ -12,6 +12,8 @@ export interface TextOptions {
 }
 
 const US = 1e6;
+/** Deaths listed per service in the text report (JSON and HTML list them all). */
+const SHOWN = 20;
 
 export function reportText(m: ReportModel, o: TextOptions): string {
   const c = (code: string) => (s: string) => (o.colour ? `\x1b[${code}m${s}\x1b[0m` : s);
@@ -52,7 +54,7 @@ export function reportText(m: ReportModel, o: TextOptions): string {
     out.push(bold(`${s.name}${multiHost || s.host !== '-' ? ` on ${s.host}` : ''}`) + (s.flapping ? ' ' + red('FLAPPING') : ''));
     for (const f of s.flaps) out.push('  ' + red('flapping') + ' ' + flapLine(f, o));
     out.push(
-      `  starts ${s.starts}, deaths ${s.deaths}${s.deaths ? ` (${causes(s.causes)})` : ''}, operator stops/restarts ${s.operatorExits}`,
+      `  starts ${s.starts}, deaths ${s.deaths}${s.deaths ? ` (${causes(s.causes)})` : ''}, stops ${s.stops} (asked for by an operator, or a once service done)`,
     );
     if (s.uptime) {
       out.push(`  uptime min ${dur(s.uptime.min)}, median ${dur(s.uptime.median)}, p90 ${dur(s.uptime.p90)}, max ${dur(s.uptime.max)}`);
@@ -65,8 +67,8 @@ export function reportText(m: ReportModel, o: TextOptions): string {
     out.push(`  restarts ${s.restarts.total}${s.restarts.total ? `, at most ${s.restarts.max} per ${dur(s.restarts.window)}` : ''}`);
     for (const d of s.deploys) out.push(`  ${d.kind} at ${o.time(d.at)}: ${d.from} -> ${d.to}`);
     const fails = s.exits.filter((e) => e.failure);
-    if (fails.length) out.push('  deaths:');
-    for (const e of fails) {
+    if (fails.length) out.push(fails.length > SHOWN ? `  deaths (the last ${SHOWN}; --format json lists all ${fails.length}):` : '  deaths:');
+    for (const e of fails.slice(-SHOWN)) {
       out.push(`    ${o.time(e.at)}  ${yellow(e.cause)}  pid ${e.pid} after ${dur(e.uptime)}${e.contextKind === 'approximate' ? dim('  (context by time: approximate)') : ''}`);
       for (const l of e.context) out.push(dim(`      | ${l}`));
     }

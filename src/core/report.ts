@@ -71,7 +71,7 @@ export interface ServiceReport {
   host: string;
   starts: number;
   deaths: number;
-  operatorExits: number;
+  stops: number;
   causes: Record<string, number>;
   flapping: boolean;
   flaps: FlapInfo[];
@@ -300,7 +300,7 @@ export class Analyzer {
       host: s.host,
       starts: s.starts,
       deaths: failures.length,
-      operatorExits: s.exits.length - failures.length,
+      stops: s.exits.length - failures.length,
       causes,
       flapping: flaps.length > 0,
       flaps,
