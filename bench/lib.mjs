@@ -4,6 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { prng } from './gen-input.mjs';
 
 export const BENCH = dirname(fileURLToPath(import.meta.url));
 export const ROOT = resolve(BENCH, '..');
@@ -93,14 +94,20 @@ export function median(xs) {
 }
 
 /**
- * Runs every side `reps` times, interleaved (round r starts at side r mod n, so no side is always first after a
- * cool machine or always last after a hot one). `prepare(side)` runs untimed before each timed run.
+ * Runs every side `reps` times, interleaved: each round runs every side once, in an order shuffled by a seeded
+ * PRNG, so that no side is always first after a quiet spell, always last, or always after the same neighbour
+ * (whose write-back or cache effects would then bias it).
  */
 export async function interleave(sides, reps, runOne, log = () => {}) {
   const results = new Map(sides.map((s) => [s.id, []]));
+  const rnd = prng(4242);
   for (let r = 0; r < reps; r++) {
-    for (let i = 0; i < sides.length; i++) {
-      const side = sides[(i + r) % sides.length];
+    const order = [...sides];
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(rnd() * (i + 1));
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+    for (const side of order) {
       const res = await runOne(side, r);
       results.get(side.id).push(res);
       log(side, r, res);

@@ -34,8 +34,9 @@ function parse(argv) {
     longMB: num(env.BENCH_LONG_MB, quick ? 5 : 50),
     longCount: num(env.BENCH_LONG_COUNT, 4),
     singleMB: num(env.BENCH_SINGLE_MB, quick ? 30 : 300),
-    startupRuns: quick ? 10 : 30,
-    startupWarmup: quick ? 2 : 5,
+    startupRuns: quick ? 10 : 40,
+    startupWarmup: quick ? 2 : 3,
+    startupRounds: 5,
     seed: 1,
     timeoutSec: 300,
     names: [],
@@ -116,14 +117,16 @@ async function main() {
   }
   if (allTargets.length) {
     md += '### Targets\n\n' + table(
-      ['target', 'measured', 'goal', 'status'],
+      ['target', 'measured', 'goal', 'status', 'CPU-time ratio (info)'],
       allTargets.map((t) => [
         t.what,
         Number.isFinite(t.value) ? fmt(t.value, 2) + (t.unit ?? 'x') : 'n/a',
         t.goal ?? (t.target === null ? '-' : '>= ' + t.target + 'x'),
         t.status,
+        t.cpuRatio === undefined ? '' : Number.isFinite(t.cpuRatio) ? fmt(t.cpuRatio, 2) + 'x' : 'n/a',
       ]),
-    ) + '\n';
+    ) + '\n\nMeasured = ratio of throughputs from median wall times (what the targets are about); CPU-time ratio = ' +
+      "peer's median user+sys CPU / upkeep's (less sensitive to other load on the machine, blind to waiting).\n";
   }
   const stamp = started.toISOString().replace(/[:.]/g, '-');
   const json = { started, finished, machine: m, ctx: { ...ctx, log: undefined }, reports };
