@@ -104,7 +104,8 @@ export class LabelWriter {
       for (let i = 0; i < 16; i++) this.secHex[i] = s.charCodeAt(i);
     }
     buf[off] = 64;
-    buf.set(this.secHex, off + 1);
+    const h = this.secHex;
+    for (let i = 0; i < 16; i++) buf[off + 1 + i] = h[i]!; // cheaper than buf.set() for 16 bytes
     let nano = usec * 1000 + 500;
     for (let i = 24; i >= 17; i--) {
       buf[off + i] = HEX.charCodeAt(nano & 15);
