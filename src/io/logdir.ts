@@ -361,8 +361,17 @@ export class LogDir {
     for (;;) {
       const r = await this.runProcessor(this.spec.processor);
       if (r === 'ok') break;
-      if (r !== 'failed') this.warn(`${r}, pausing`);
-      else this.warn(`processor failed in ${dir}, pausing`);
+      if (r === 'crashed') {
+        // multilog reports a crash with pause3(), whose trailing reason is a stale errno: Debian's build
+        // prints ENOENT's text there. Then it falls through to the "failed" warning and pauses again.
+        this.warn(`processor crashed in ${dir}, pausing`, { code: 'ENOENT' });
+        await this.ctx.pause();
+      } else if (r !== 'failed') {
+        this.warn(`unable to fork for processor in ${dir}, pausing: ${r.slice(5)}`);
+        await this.ctx.pause();
+        continue;
+      }
+      this.warn(`processor failed in ${dir}, pausing`);
       await this.ctx.pause();
     }
     const fdp = await this.retry(() => fs.openSync(this.p('processed'), O_APPEND_CREATE, 0o600), `unable to create ${dir}/processed`);
@@ -380,9 +389,9 @@ export class LogDir {
   /**
    * Runs the processor once: sh -c PROCESSOR in the log directory with fd 0 = previous, 1 = processed
    * (truncated), 4 = state, 5 = newstate (truncated), 2 = our stderr. Resolves 'ok' on exit 0, 'failed' on
-   * another exit code, or the text of a warning when it could not be started or was killed.
+   * another exit code, 'crashed' when killed by a signal, or "fork:<reason>" when it could not be started.
    */
-  private runProcessor(cmd: string): Promise<'ok' | 'failed' | string> {
+  private runProcessor(cmd: string): Promise<'ok' | 'failed' | 'crashed' | string> {
     const { fs } = this.ctx;
     const fds: number[] = [];
     const closeAll = (): void => {
@@ -419,13 +428,13 @@ export class LogDir {
           env: this.ctx.processorEnv,
           stdio: [fds[0]!, fds[1]!, this.ctx.processorStderr, 'ignore', fds[2]!, fds[3]!],
         });
-        child.once('error', (e) => settle(`unable to fork for processor in ${this.dir}: ${describeError(e)}`));
+        child.once('error', (e) => settle(`fork:${describeError(e)}`));
         child.once('exit', (status, signal) => {
-          if (signal !== null) settle(`processor crashed in ${this.dir}`);
+          if (signal !== null) settle('crashed');
           else settle(status === 0 ? 'ok' : 'failed');
         });
       } catch (e) {
-        settle(`unable to fork for processor in ${this.dir}: ${describeError(e)}`);
+        settle(`fork:${describeError(e)}`);
       }
     });
   }
