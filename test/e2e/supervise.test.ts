@@ -35,6 +35,10 @@ describe('upkeep supervise: start-up', () => {
     const st = await waitStatus(dir, (s) => s.pid !== 0, 'service up');
     expect(st.bytes.length).toBe(18);
     expect(st.want).toBe('u');
+    // TAI64N in daemontools' convention: 2^62 + 10 + UNIX seconds, nanoseconds = microseconds * 1000 + 500.
+    const unix = Number(st.bytes.readBigUInt64BE(0) - (1n << 62n) - 10n);
+    expect(Math.abs(unix - Date.now() / 1000)).toBeLessThan(30);
+    expect(st.bytes.readUInt32BE(8) % 1000).toBe(500);
     expect(startedPids(dir)).toEqual([st.pid]);
     await waitFor(() => existsSync(join(dir, 'info')), 'info file');
     expect(readFileSync(join(dir, 'info'), 'latin1')).toBe(`0:${dir}\n`);
@@ -97,7 +101,8 @@ describe('upkeep supervise: control letters (sent by Debian svc)', () => {
     startSupervisor('upkeep', dir);
     const first = await waitStatus(dir, (s) => s.pid !== 0, 'up');
     await debSvc(['-p', dir]);
-    await waitStatus(dir, (s) => s.paused === 1, 'paused byte');
+    const paused = await waitStatus(dir, (s) => s.paused === 1, 'paused byte');
+    expect(paused.bytes.subarray(0, 12)).toEqual(first.bytes.subarray(0, 12)); // stamp moves only with the pid
     await waitFor(() => procStat(first.pid)?.state === 'T', 'process stopped');
     await debSvc(['-c', dir]);
     await waitStatus(dir, (s) => s.paused === 0, 'paused byte cleared');
@@ -107,6 +112,7 @@ describe('upkeep supervise: control letters (sent by Debian svc)', () => {
     await debSvc(['-d', dir]); // TERM then CONT: a stopped process dies too
     const down = await waitStatus(dir, (s) => s.pid === 0, 'down');
     expect([down.want, down.paused]).toEqual(['d', 0]);
+    expect(down.bytes.subarray(0, 12)).not.toEqual(first.bytes.subarray(0, 12));
     await waitFor(() => !alive(first.pid), 'old process gone');
     await debSvc(['-u', dir]);
     const second = await waitStatus(dir, (s) => s.pid !== 0, 'up again');
@@ -156,8 +162,8 @@ describe('upkeep supervise: control letters (sent by Debian svc)', () => {
     await waitStatus(dir, (s) => s.pid === 0, 'exited, not restarted');
     await debSvc(['-u', dir]);
     const up = await waitStatus(dir, (s) => s.pid !== 0, 'up');
-    await debSvc(['-x', dir]);
     const ino = readStatus(dir)!.ino;
+    await debSvc(['-x', dir]);
     await waitStatus(dir, (s) => s.ino !== ino, 'status rewritten after x');
     expect(alive(up.pid)).toBe(true);
     expect(sup.proc.exitCode).toBeNull();
