@@ -128,7 +128,7 @@ export async function readSources(sources: Source[], opts: ReadOptions): Promise
     }
     const files = s.kind === 'dir' ? trees[ti++]! : [singles[si++]!];
     // Within one tree, a copy of lines already read (a rotation caught half-way) is skipped by time.
-    const dedupe = s.kind === 'dir' ? { last: -Infinity } : null;
+    const dedupe = s.kind === 'dir' ? { last: -Infinity, atLast: new Set<string>() } : null;
     for (const o of files) {
       summary.files.push(o.path);
       const stream: Readable = createReadStream('', { fd: o.fd, highWaterMark: 1 << 20, autoClose: true });
@@ -136,7 +136,8 @@ export async function readSources(sources: Source[], opts: ReadOptions): Promise
         await readStream(stream, opts, progress, dedupe, o.gz);
       } catch (err) {
         if (o.gz) {
-          opts.counts.truncated++;
+          // A cut-off archive (being written by a rotation, or damaged): its last partial line is already
+          // counted as truncated; the file is reported as a problem.
           summary.problems.push(`${o.path}: ${(err as Error).message}`);
         } else throw new FatalError(`unable to read ${o.path}`, err);
       }
@@ -149,22 +150,28 @@ function readStream(
   input: Readable,
   opts: ReadOptions,
   progress: { done: number; total: number },
-  dedupe: { last: number } | null,
+  dedupe: { last: number; atLast: Set<string> } | null,
   gz = false,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     let carry: Buffer | null = null;
     let overlap: boolean | null = null; // decided at this file's first wanted record
     const counts = opts.counts;
-    const onRecord = (r: JournalRecord): void => {
+    // The same instant may end one file and begin the next: lines at the last time seen are compared whole.
+    const onRecord = (r: JournalRecord, raw: string): void => {
       if (dedupe) {
-        if (overlap === null) overlap = r.t <= dedupe.last;
-        if (overlap && r.t <= dedupe.last) {
+        const dup = r.t < dedupe.last || (r.t === dedupe.last && dedupe.atLast.has(raw));
+        if (overlap === null) overlap = dup;
+        if (overlap && dup) {
           counts.events--;
           counts.skipped++;
           return;
         }
-        if (r.t > dedupe.last) dedupe.last = r.t;
+        if (r.t > dedupe.last) {
+          dedupe.last = r.t;
+          dedupe.atLast.clear();
+        }
+        if (r.t === dedupe.last) dedupe.atLast.add(raw);
       }
       opts.onRecord(r);
     };
@@ -187,8 +194,9 @@ function readStream(
           }
         }
       }
-      const r = countLine(counts, parseLine(buf.toString('utf8', start, end), complete));
-      if (r) onRecord(r);
+      const raw = buf.toString('utf8', start, end);
+      const r = countLine(counts, parseLine(raw, complete));
+      if (r) onRecord(r, raw);
     };
     const src = gz ? input.pipe(createGunzip()) : input;
     if (gz) input.on('data', (c: Buffer) => tick(c.length));
