@@ -56,7 +56,9 @@ const HEX = '0123456789abcdef';
 
 /** "@" + 24 lowercase hex digits. */
 export function formatLabel(t: Tai64n): string {
-  return '@' + t.sec.toString(16).padStart(16, '0').slice(-16) + t.nano.toString(16).padStart(8, '0');
+  // Both fields are unsigned on the wire: reduce out-of-range values the way pack() does.
+  const sec = BigInt.asUintN(64, t.sec);
+  return '@' + sec.toString(16).padStart(16, '0') + (t.nano >>> 0).toString(16).padStart(8, '0');
 }
 
 /** Parses exactly "@" + 24 hex digits (either case); null otherwise. */

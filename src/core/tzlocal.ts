@@ -66,6 +66,14 @@ export function formatLabelTime(zone: Zone, sec: bigint, nano: number, fmt: Loca
   return head + formatNanos(nano) + tail;
 }
 
+/**
+ * RFC 3339 with nanoseconds for a label: "2026-11-22T10:17:08.279391500Z" in UTC (no zone given), or
+ * with the zone's offset ("+01:00") in local time. null when the year does not fit a C int.
+ */
+export function toRfc3339(t: { sec: bigint; nano: number }, zone?: Zone, conv: Convention = 'daemontools'): string | null {
+  return formatLabelTime(zone ?? UTC, t.sec, t.nano, { rfc3339: true, utc: zone === undefined, convention: conv });
+}
+
 const HEXVAL = new Int8Array(256).fill(-1);
 for (let i = 0; i < 10; i++) HEXVAL[48 + i] = i;
 for (let i = 0; i < 6; i++) HEXVAL[97 + i] = 10 + i;
