@@ -2,7 +2,7 @@
 // conflicts between the two programs. stdin is a FIFO written piece by piece; every step waits for an
 // observable event (a line landing in `current`, an old file appearing, the signal handlers installed, the
 // process asleep again with no signal pending, the lock held), never a fixed sleep.
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect } from 'vitest';
 import { itWithPeer, waitFor } from '../helpers/index.js';
@@ -16,6 +16,8 @@ import {
   compareOutcomes,
   liveOutcome,
   lockHeld,
+  oldFiles,
+  rotationProblems,
   runOnce,
   startLive,
   waitContent,
@@ -91,6 +93,44 @@ describe('multilog vs Debian: signals', () => {
     expect(cobs).toEqual(dobs);
     expect(compareOutcomes(deb, cand)).toEqual([]);
     expect(dobs.afterSecond).toEqual([1, 1]);
+  });
+
+  peer.concurrent('SIGALRM inside a line longer than 1000 bytes: the bytes already streamed are rotated', async () => {
+    const scenario = (impl: Impl) =>
+      live(impl, ['./d'], async (l) => {
+        await ready(l, 'd/lock');
+        l.write('first\n' + 'x'.repeat(1500));
+        await waitContent(join(l.w, 'd/current'), 'first\n' + 'x'.repeat(1500));
+        l.child.kill('SIGALRM');
+        await waitFor(() => olds(l.w, 'd').length === 1, 'rotation');
+        l.write('yyy\nlast\n');
+        await waitContent(join(l.w, 'd/current'), 'yyy\nlast\n');
+        l.closeInput();
+        return {};
+      });
+    const [[deb], [cand]] = await Promise.all([scenario(DEBIAN), scenario(CANDIDATE)]);
+    expect(compareOutcomes(deb, cand)).toEqual([]);
+  });
+
+  peer.concurrent('lines arriving one at a time (input idle between them): each lands at once; files obey the rule', async () => {
+    const size = (w: string): number =>
+      readdirSync(join(w, 'd'))
+        .filter((n) => n.startsWith('@') || n === 'current')
+        .reduce((t, n) => t + statSync(join(w, 'd', n)).size, 0);
+    const scenario = (impl: Impl) =>
+      live(impl, ['s4096', 'n99', './d'], async (l) => {
+        await ready(l, 'd/lock');
+        for (let i = 0; i < 45; i++) {
+          l.write(`line ${String(i).padStart(3, '0')} `.padEnd(99, '.') + '\n');
+          await waitFor(() => size(l.w) === (i + 1) * 100, `line ${i} to land`);
+        }
+        l.closeInput();
+        return {};
+      });
+    const [[deb], [cand]] = await Promise.all([scenario(DEBIAN), scenario(CANDIDATE)]);
+    expect(compareOutcomes(deb, cand, { rotated: ['./d'] })).toEqual([]);
+    for (const o of [deb, cand]) expect(rotationProblems(o.entries, './d', 4096), o.impl.name).toEqual([]);
+    expect(oldFiles(deb.entries, './d').map((e) => e.data.length)).toEqual([2100, 2100]); // reference 2.7
   });
 
   peer.concurrent('SIGTERM between lines: exits 0 at once, current closed cleanly, later input left in the pipe', async () => {

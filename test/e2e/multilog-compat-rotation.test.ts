@@ -190,7 +190,7 @@ describe('multilog vs Debian: processors (!)', () => {
   peer.concurrent('processor is sticky across logdirs', async () => {
     // Debian runs a's and b's processors alternately (each line goes to a, then b, through 512-byte buffers);
     // that interleaving only reflects the buffering, so stderr is compared line by line, unordered.
-    await same({ args: ['s4096', `!${PROC}`, './a', 'n5', './b', '!cat', './c'], input: TWO_K(5) }, 'proc-sticky', { stderrUnordered: true });
+    await same({ args: ['s4096', './plain', `!${PROC}`, './a', 'n5', './b', '!cat', './c'], input: TWO_K(5) }, 'proc-sticky', { stderrUnordered: true });
   });
   peer.concurrent('empty processor (!) still runs: empty .s files', async () => {
     const [deb] = await same({ args: ['s4096', '!', './d'], input: TWO_K(5) }, 'proc-empty');

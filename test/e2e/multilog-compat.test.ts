@@ -63,6 +63,22 @@ describe('multilog vs Debian: script actions', () => {
     ['absolute logdir', { args: ['{W}/abs', './rel'], input: TEXT }, {}],
     ['logdir path with subdirectory', { args: ['./sub/d'], input: TEXT, setup: (w) => mkdirSync(join(w, 'sub')) }, {}],
     ['logdir already exists, empty', { args: ['./d'], input: TEXT, setup: (w) => mkdirSync(join(w, 'd'), 0o755) }, {}],
+    ['logdir with a trailing slash', { args: ['./d/'], input: TEXT }, {}],
+    ['logdir .hidden (any argument starting with .)', { args: ['.hidden', './d'], input: TEXT }, {}],
+    ['logdir . (the working directory itself)', { args: ['.'], input: TEXT, setup: (w) => writeFileSync(join(w, 'other'), 'x\n') }, {}],
+    [
+      'pre-existing lock file keeps its mode and content',
+      {
+        args: ['./d'],
+        input: TEXT,
+        setup: (w) => {
+          mkdirSync(join(w, 'd'));
+          writeFile(w, 'd/lock', 'junk\n', 0o644);
+        },
+      },
+      {},
+    ],
+    ['the same =file twice', { args: ['=st', '-b*', '=st'], input: 'a\nb\n' }, {}],
     [
       'unknown actions ignored',
       {
