@@ -17,10 +17,23 @@ const ROW = 34;
 const esc = (s: string): string =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
-/** The colour of a death by cause: signals red, non-zero exits orange, exit 0 blue. */
-export function causeColour(cause: string): string {
-  if (cause.startsWith('signal:')) return cause === 'signal:SIGKILL' ? '#8e0000' : '#d62728';
-  return cause === 'exit:0' ? '#1f77b4' : '#ff7f0e';
+const SIGNAL_COLOURS = ['#d62728', '#8e0000', '#e377c2', '#9467bd', '#c51b7d'];
+const EXIT_COLOURS = ['#ff7f0e', '#bcbd22', '#8c564b', '#17becf', '#e6ab02'];
+
+/**
+ * Colours of the causes seen: signals in reds and purples, non-zero exits in oranges and browns, exit 0 blue;
+ * each cause its own colour (they repeat only past five of a kind).
+ */
+export function causeColours(causes: Iterable<string>): Map<string, string> {
+  const m = new Map<string, string>();
+  let sig = 0;
+  let ex = 0;
+  for (const c of [...new Set(causes)].sort()) {
+    if (c === 'exit:0') m.set(c, '#1f77b4');
+    else if (c.startsWith('signal:')) m.set(c, SIGNAL_COLOURS[sig++ % SIGNAL_COLOURS.length]!);
+    else m.set(c, EXIT_COLOURS[ex++ % EXIT_COLOURS.length]!);
+  }
+  return m;
 }
 
 const TICKS = [1, 5, 10, 30, 60, 300, 600, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 7 * 86400, 30 * 86400];
@@ -32,13 +45,13 @@ export function reportHtml(m: ReportModel, o: HtmlOptions): string {
   const tick = TICKS.find((t) => (span / US) / t <= 10) ?? TICKS[TICKS.length - 1]!;
   const ticks: string[] = [];
   const firstTick = Math.ceil(from / (tick * US)) * tick * US;
-  for (let t = firstTick; t <= m.until; t += tick * US) {
+  for (let t = firstTick; t <= m.until - (span * 40) / (W - LABEL); t += tick * US) {
     ticks.push(`<line x1="${x(t).toFixed(1)}" y1="0" x2="${x(t).toFixed(1)}" y2="100%" class="grid"/><text x="${x(t).toFixed(1)}" y="12" class="tick">${esc(o.time(t).slice(5, 16))}</text>`);
   }
-  const causesSeen = new Set<string>();
-  const rows = m.services.map((s, i) => row(s, i, x, o, causesSeen));
+  const colours = causeColours(m.services.flatMap((s) => s.exits.filter((e) => e.failure).map((e) => e.cause)));
+  const rows = m.services.map((s, i) => row(s, i, x, o, colours));
   const height = 22 + m.services.length * ROW + 6;
-  const legend = [...causesSeen].sort().map((c) => `<span class="key"><i style="background:${causeColour(c)}"></i>${esc(c)}</span>`).join(' ');
+  const legend = [...colours].map(([c, col]) => `<span class="key"><i style="background:${col}"></i>${esc(c)}</span>`).join(' ');
   const summary = m.services
     .map(
       (s) =>
@@ -63,6 +76,7 @@ svg{display:block;border:1px solid #ccc;background:#fafafa}
 .legend{margin:6px 0;font-size:12px} .key{margin-right:12px} .key i{display:inline-block;width:10px;height:10px;margin-right:4px;border-radius:5px}
 pre{background:#f4f4f4;padding:4px 8px;margin:2px 0 8px 20px;font-size:12px;white-space:pre-wrap}
 .approx{color:#777;font-style:italic}
+.count{font-size:11px;fill:#b34700;dominant-baseline:middle}
 </style></head><body>
 <h1>upkeep report</h1>
 <p class="meta">${esc(o.time(from))} .. ${esc(o.time(m.until))} (${esc(o.zone)}) &middot; ${m.services.length} services &middot; ${
@@ -82,7 +96,7 @@ ${m.services.map((s) => details(s, o)).join('\n')}
 `;
 }
 
-function row(s: ServiceReport, i: number, x: (t: number) => number, o: HtmlOptions, seen: Set<string>): string {
+function row(s: ServiceReport, i: number, x: (t: number) => number, o: HtmlOptions, colours: Map<string, string>): string {
   const y = 22 + i * ROW;
   const mid = y + ROW / 2;
   const parts: string[] = [];
@@ -94,14 +108,15 @@ function row(s: ServiceReport, i: number, x: (t: number) => number, o: HtmlOptio
   }
   for (const f of s.flaps) {
     parts.push(`<rect class="flap" data-rule="${f.rule}" x="${x(f.start).toFixed(2)}" y="${y + 2}" width="${Math.max(x(f.end) - x(f.start), 1).toFixed(2)}" height="${ROW - 4}"><title>flapping (${f.rule} rule) ${esc(o.time(f.start))} .. ${esc(o.time(f.end))}: ${f.deaths} deaths</title></rect>`);
+    // Deaths of a crash loop pile up at this scale: say how many there were.
+    parts.push(`<text class="count" x="${(x(f.end) + 4).toFixed(2)}" y="${mid}">${f.deaths} deaths (${f.rule})</text>`);
   }
   for (const d of s.deploys) {
     parts.push(`<line class="deploy" data-kind="${d.kind}" x1="${x(d.at).toFixed(2)}" y1="${y + 1}" x2="${x(d.at).toFixed(2)}" y2="${y + ROW - 1}"><title>${d.kind} ${esc(d.from)} -&gt; ${esc(d.to)} at ${esc(o.time(d.at))}</title></line>`);
   }
   for (const e of s.exits) {
     if (e.failure) {
-      seen.add(e.cause);
-      parts.push(`<circle class="death" data-cause="${esc(e.cause)}" cx="${x(e.at).toFixed(2)}" cy="${mid}" r="4.5" fill="${causeColour(e.cause)}" stroke="#fff" stroke-width="1"><title>${esc(e.cause)} at ${esc(o.time(e.at))} after ${dur(e.uptime)}</title></circle>`);
+      parts.push(`<circle class="death" data-cause="${esc(e.cause)}" cx="${x(e.at).toFixed(2)}" cy="${mid}" r="4.5" fill="${colours.get(e.cause)}" stroke="#fff" stroke-width="1"><title>${esc(e.cause)} at ${esc(o.time(e.at))} after ${dur(e.uptime)}</title></circle>`);
     } else {
       parts.push(`<rect class="stop" x="${(x(e.at) - 3).toFixed(2)}" y="${mid - 3}" width="6" height="6"><title>operator stop at ${esc(o.time(e.at))}</title></rect>`);
     }
