@@ -14,25 +14,37 @@ import { type DirPosition, type Listed, candidates } from '../core/cursor.js';
 
 const ARCHIVE_RE = /^@[0-9a-fA-F]{24}\.[su]$/;
 
-/** The readable files of a log directory in reading order (archives by name, previous, current). */
+/**
+ * The readable files of a log directory in reading order (archives by name, previous, current). The
+ * directory is read again after the files are stat'ed, until both reads agree: a rotation between
+ * them would otherwise hide a file (listed as current, stat'ed after it was renamed).
+ */
 export function listLogdir(dir: string): Listed[] {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch (e) {
-    throw Object.assign(e as Error, { logdir: dir });
-  }
-  const arch = names.filter((n) => ARCHIVE_RE.test(n)).sort((a, b) => (a.slice(0, 25).toLowerCase() < b.slice(0, 25).toLowerCase() ? -1 : a < b ? -1 : 1));
-  const out: Listed[] = [];
-  for (const name of [...arch, 'previous', 'current']) {
-    try {
-      const st = statSync(join(dir, name));
-      if (st.isFile()) out.push({ name, ino: st.ino, size: st.size });
-    } catch {
-      // removed meanwhile (retention) or absent (previous): nothing to read
+  let names = readNames(dir);
+  for (let attempt = 0; ; attempt++) {
+    const out: Listed[] = [];
+    for (const name of names) {
+      try {
+        const st = statSync(join(dir, name));
+        if (st.isFile()) out.push({ name, ino: st.ino, size: st.size });
+      } catch {
+        // removed meanwhile (retention) or absent (previous): nothing to read
+      }
     }
+    const again = readNames(dir);
+    if (attempt >= 20 || (again.length === names.length && again.every((n, i) => n === names[i]))) return out;
+    names = again;
   }
-  return out;
+}
+
+function readNames(dir: string): string[] {
+  const names = readdirSync(dir);
+  const arch = names
+    .filter((n) => ARCHIVE_RE.test(n))
+    .sort((a, b) => (a.slice(0, 25).toLowerCase() < b.slice(0, 25).toLowerCase() ? -1 : a < b ? -1 : 1));
+  if (names.includes('previous')) arch.push('previous');
+  if (names.includes('current')) arch.push('current');
+  return arch;
 }
 
 /** The stamp in an archive's name (the moment it was finished), or null for current/previous. */
@@ -45,6 +57,8 @@ export interface Queued {
   ino: number;
   /** Byte offset to start at. */
   start: number;
+  /** Already open (current, previous). */
+  fd?: number;
 }
 
 export interface ReaderOptions {
@@ -90,7 +104,8 @@ export class DirReader {
   private end = 0; // end of valid data in buf
   private eof = false;
   private readonly seenNames = new Set<string>();
-  private readonly recentInos = new Set<number>();
+  /** Files that were current (or previous) and are finished, kept open until their archive name is seen. */
+  private pending: { fd: number; ino: number }[] = [];
   private lastLine: Buffer | null = null;
   private lastLabelled = false;
   private lastPos: DirPosition | null = null;
@@ -104,13 +119,35 @@ export class DirReader {
     }
   }
 
-  /** Queues files to read, in order; `names` marks every name already accounted for. */
-  enqueue(files: Queued[], seen: readonly Listed[]): void {
-    for (const f of seen) this.seenNames.add(f.name);
+  /**
+   * Queues files to read, in order; every archive name in `seen` is accounted for from now on.
+   * `current` and `previous` are opened at once: their names move, the open fd keeps the file (and its
+   * inode number, which a new file could otherwise reuse after a deletion).
+   */
+  enqueue(files: Queued[], seen: readonly Listed[]): boolean {
+    const opened: Queued[] = [];
     for (const f of files) {
-      this.queue.push(f);
-      this.recentInos.add(f.ino);
+      if ((f.name === 'current' || f.name === 'previous') && f.fd === undefined) {
+        let fd: number;
+        try {
+          fd = openSync(join(this.dir, f.name), 'r');
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+          fd = -1;
+        }
+        const ino = fd >= 0 ? fstatSync(fd).ino : -1;
+        if (ino !== f.ino) {
+          // Rotated between the listing and the open: the caller lists again.
+          if (fd >= 0) closeSync(fd);
+          for (const o of opened) if (o.fd !== undefined) closeSync(o.fd);
+          return false;
+        }
+        opened.push({ ...f, fd });
+      } else opened.push(f);
     }
+    for (const f of seen) if (f.name !== 'current' && f.name !== 'previous') this.seenNames.add(f.name);
+    this.queue.push(...opened);
+    return true;
   }
 
   /** True while a file is open or queued. */
@@ -173,40 +210,22 @@ export class DirReader {
     for (;;) {
       const f = this.queue.shift();
       if (!f) return false;
-      let fd: number;
-      try {
-        fd = openSync(join(this.dir, f.name), 'r');
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-        // Renamed (current -> archive, previous -> archive) or removed by retention before we opened it.
-        const again = f.name === 'current' || f.name === 'previous' ? null : this.findByIno(f.ino);
-        if (again) {
-          this.queue.unshift({ ...again, start: f.start });
+      let fd = f.fd ?? -1;
+      if (fd < 0) {
+        try {
+          fd = openSync(join(this.dir, f.name), 'r');
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+          this.opts.warn?.(`${this.dir}: ${f.name} was removed before it was read: its lines are skipped`);
           continue;
         }
-        if (f.name !== 'current' && f.name !== 'previous') {
-          this.opts.warn?.(`${this.dir}: ${f.name} was removed before it was read: its lines are skipped`);
-        }
-        continue;
       }
       const st = fstatSync(fd);
-      if ((f.name === 'current' || f.name === 'previous') && f.ino >= 0 && st.ino !== f.ino) {
-        // The file listed under this name was renamed (rotated) before we opened it: read it under its
-        // new name first, then whatever has the name now.
-        closeSync(fd);
-        const moved = this.findByIno(f.ino);
-        if (moved) this.queue.unshift({ ...moved, start: f.start }, { name: f.name, ino: -1, start: 0 });
-        else {
-          this.opts.warn?.(`${this.dir}: a rotated file was removed before it was read: its lines are skipped`);
-          this.queue.unshift({ name: f.name, ino: -1, start: 0 });
-        }
-        this.recentInos.add(st.ino);
-        continue;
-      }
-      this.recentInos.add(st.ino);
       this.fd = fd;
       this.fileName = f.name;
       this.fileIno = st.ino;
+      this.wasLive = f.name === 'current' || f.name === 'previous';
+      this.liveArchived = false;
       this.finished = f.name !== 'current';
       this.bufFile = f.start;
       this.pos = 0;
@@ -220,14 +239,25 @@ export class DirReader {
     }
   }
 
-  private findByIno(ino: number): Queued | null {
-    for (const f of listLogdir(this.dir)) if (f.ino === ino) return { name: f.name, ino, start: 0 };
-    return null;
-  }
+  private wasLive = false;
 
   private closeFile(): void {
-    if (this.fd >= 0) closeSync(this.fd);
+    if (this.fd < 0) return;
+    // A file that was current/previous keeps its fd until its archive name shows up in a listing, so
+    // that name is recognised as already read (and its inode cannot be reused meanwhile).
+    if (this.wasLive && !this.liveArchived && fstatSync(this.fd).nlink > 0) this.pending.push({ fd: this.fd, ino: this.fileIno });
+    else closeSync(this.fd);
+    while (this.pending.length > 8) closeSync(this.pending.shift()!.fd);
     this.fd = -1;
+  }
+
+  /** Inodes of every file held open (being read, queued, or finished and awaiting its archive name). */
+  private held(): Set<number> {
+    const s = new Set<number>();
+    if (this.fd >= 0) s.add(this.fileIno);
+    for (const q of this.queue) if (q.fd !== undefined) s.add(q.ino);
+    for (const p of this.pending) s.add(p.ino);
+    return s;
   }
 
   /**
@@ -242,36 +272,45 @@ export class DirReader {
     } catch {
       // no current (logger not started yet, or mid-rotation in svlogd): look again later
     }
+    let rotated = false;
     if (this.fd >= 0 && !this.finished) {
       if (curIno === this.fileIno || curIno < 0) return false;
       this.finished = true; // rotated: drain the fd, then go on
-    } else if (this.fd >= 0 || this.queue.length > 0) {
+      rotated = true;
+    } else if (this.queue.length > 0) {
       return false; // still reading older files
+    } else if (this.fd >= 0 || (curIno >= 0 && this.held().has(curIno))) {
+      return false; // reading a finished file; or nothing new
     }
-    const files = listLogdir(this.dir);
-    const fresh = files.filter(
-      (f) => !this.seenNames.has(f.name) && !this.recentInos.has(f.ino) && f.name !== 'current' && f.name !== 'previous',
-    );
-    const prev = files.find((f) => f.name === 'previous' && !this.recentInos.has(f.ino));
-    const cur = files.find((f) => f.name === 'current');
-    const readIno = this.fileIno;
-    const stillThere = files.some((f) => f.ino === readIno);
-    if (!stillThere && fresh.length > 0 && this.fileIno >= 0) {
-      this.opts.warn?.(
-        `${this.dir}: log files were rotated and removed faster than they were read: lines written after ${this.lastLabelText()} and before the oldest remaining file may be missing`,
-      );
+    for (let attempt = 0; ; attempt++) {
+      const files = listLogdir(this.dir);
+      const held = this.held();
+      const add: Queued[] = [];
+      const names: Listed[] = [];
+      const release: number[] = [];
+      for (const f of files) {
+        if (f.name === 'current' || f.name === 'previous') {
+          if (!held.has(f.ino)) add.push({ name: f.name, ino: f.ino, start: 0 });
+        } else if (!this.seenNames.has(f.name)) {
+          names.push(f);
+          if (this.fd >= 0 && f.ino === this.fileIno) this.liveArchived = true;
+          const p = this.pending.findIndex((x) => x.ino === f.ino);
+          if (p >= 0) release.push(p);
+          else if (!held.has(f.ino)) add.push({ name: f.name, ino: f.ino, start: 0 });
+        }
+      }
+      if (!this.enqueue(add, names) && attempt < 20) continue;
+      for (const p of release.sort((a, b) => b - a)) closeSync(this.pending.splice(p, 1)[0]!.fd);
+      if (rotated && !files.some((f) => f.ino === this.fileIno) && add.some((f) => f.name.startsWith('@'))) {
+        this.opts.warn?.(
+          `${this.dir}: log files were rotated and removed faster than they were read: lines written after ${this.lastLabelText()} and before the oldest remaining file may be missing`,
+        );
+      }
+      return add.length > 0;
     }
-    this.recentInos.clear();
-    if (this.fd >= 0) this.recentInos.add(this.fileIno);
-    const add: Queued[] = fresh.map((f) => ({ name: f.name, ino: f.ino, start: 0 }));
-    if (prev) add.push({ name: prev.name, ino: prev.ino, start: 0 });
-    if (cur && cur.ino !== this.fileIno) add.push({ name: 'current', ino: cur.ino, start: 0 });
-    // Names to skip from now on: everything listed except current/previous (their names get reused).
-    const seen = files.filter((f) => f.name !== 'current' && f.name !== 'previous');
-    this.enqueue(add, seen);
-    if (this.fd >= 0) this.recentInos.add(this.fileIno);
-    return add.length > 0;
   }
+
+  private liveArchived = false;
 
   private lastLabelText(): string {
     return this.lastPos?.label ?? formatStamp(this.stamp);
@@ -336,8 +375,12 @@ export class DirReader {
   }
 
   close(): void {
-    this.closeFile();
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+    for (const q of this.queue) if (q.fd !== undefined) closeSync(q.fd);
+    for (const p of this.pending) closeSync(p.fd);
     this.queue = [];
+    this.pending = [];
   }
 }
 
@@ -411,6 +454,10 @@ function before(a: Stamp, b: Stamp): boolean {
 
 /** Queues a whole directory (minus archives that --since/--until rule out) on a fresh reader. */
 export function startAll(r: DirReader, o: StartOptions): void {
+  for (let attempt = 0; attempt < 20; attempt++) if (tryStartAll(r, o)) return;
+}
+
+function tryStartAll(r: DirReader, o: StartOptions): boolean {
   const files = listLogdir(r.dir);
   const q: Queued[] = [];
   let prevName: Stamp | null = null;
@@ -423,7 +470,7 @@ export function startAll(r: DirReader, o: StartOptions): void {
     }
     if (name) prevName = name;
   }
-  r.enqueue(q, files);
+  return r.enqueue(q, files);
 }
 
 /**
@@ -432,18 +479,28 @@ export function startAll(r: DirReader, o: StartOptions): void {
  * saved label), or null.
  */
 export function startAt(r: DirReader, pos: DirPosition): string | null {
-  const files = listLogdir(r.dir);
-  for (const c of candidates(files, pos)) {
-    if (!lineEndsAt(r.dir, c.name, pos.offset, pos.label, pos.hash)) continue;
+  let files = listLogdir(r.dir);
+  for (let attempt = 0; attempt < 20; attempt++, files = listLogdir(r.dir)) {
+    const c = findPosition(r.dir, files, pos);
+    if (!c) break;
     const i = files.indexOf(c);
     const q: Queued[] = [{ name: c.name, ino: c.ino, start: pos.offset }];
     for (const f of files.slice(i + 1)) q.push({ name: f.name, ino: f.ino, start: 0 });
     const st = pos.label ? parseStamp(pos.label) : null;
+    if (!r.enqueue(q, files)) continue;
     if (st) r.setInitialStamp(st);
-    r.enqueue(q, files);
     r.setPosition(pos);
     return null;
   }
+  return startByTime(r, pos, files);
+}
+
+function findPosition(dir: string, files: Listed[], pos: DirPosition): Listed | null {
+  for (const c of candidates(files, pos)) if (lineEndsAt(dir, c.name, pos.offset, pos.label, pos.hash)) return c;
+  return null;
+}
+
+function startByTime(r: DirReader, pos: DirPosition, files: Listed[]): string {
   r.after = pos.label ? parseStamp(pos.label) : null;
   startAll(r, { since: r.after });
   const first = files.find((f) => f.name !== 'previous');
@@ -476,7 +533,11 @@ export function lastLines(r: DirReader, n: number, keep: (r: DirReader) => boole
   if (cur) {
     const prev = archiveStamp(older[older.length - 1]?.name ?? '');
     if (prev) r.setInitialStamp(prev);
-    r.enqueue([{ name: 'current', ino: cur.ino, start: 0 }], files);
+    let ok = r.enqueue([{ name: 'current', ino: cur.ino, start: 0 }], files);
+    for (let attempt = 0; !ok && attempt < 20; attempt++) {
+      const c = listLogdir(r.dir).find((f) => f.name === 'current');
+      ok = c !== undefined && r.enqueue([{ name: 'current', ino: c.ino, start: 0 }], files);
+    }
     out = take(r, n, true);
   } else r.enqueue([], files);
   for (let i = older.length - 1; i >= 0 && out.length < n; i--) {
