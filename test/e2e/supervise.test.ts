@@ -1,6 +1,6 @@
 // upkeep supervise against real processes: start-up, files and modes, control letters (sent with
 // Debian's svc), run's arguments and cwd, process group, restart policy, errors, signals.
-import { existsSync, statSync, writeFileSync, chmodSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { run, upkeep, waitFor, itWithPeer } from '../helpers/index.js';
@@ -62,6 +62,16 @@ describe('upkeep supervise: start-up', () => {
     expect(ps.ppid).toBe(sup.proc.pid);
     expect(ps.pgrp).toBe(pid);
     expect(ps.session).toBe(pid);
+  });
+
+  it('accepts supervise/ as a dangling symlink and creates its target (as Debian patches daemontools)', async () => {
+    const dir = serviceDir(SLEEPER);
+    const target = join(dir, '..', 'elsewhere');
+    symlinkSync(target, join(dir, 'supervise'));
+    startSupervisor('upkeep', dir);
+    await waitStatus(dir, (s) => s.pid !== 0, 'up');
+    expect(statSync(join(target, 'status')).size).toBe(18);
+    expect(statSync(target).mode & 0o777).toBe(0o700);
   });
 
   it('a down file keeps the service down at start-up; svc -u starts it', async () => {
@@ -238,11 +248,11 @@ describe('upkeep supervise: restart policy', () => {
 });
 
 describe('upkeep supervise: stopping', () => {
-  it('SIGTERM to supervise stops the service (TERM, CONT) and exits 0 (documented; daemontools orphans it)', async () => {
+  it.each(['SIGTERM', 'SIGINT'] as const)('%s to supervise stops the service (TERM, CONT) and exits 0 (documented; daemontools orphans it)', async (signal) => {
     const dir = serviceDir(SLEEPER);
     const sup = startSupervisor('upkeep', dir);
     const { pid } = await waitStatus(dir, (s) => s.pid !== 0, 'up');
-    sup.proc.kill('SIGTERM');
+    sup.proc.kill(signal);
     expect(await sup.exited).toEqual({ code: 0, signal: null });
     expect(alive(pid)).toBe(false);
     const st = readStatus(dir)!;
