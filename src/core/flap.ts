@@ -104,20 +104,22 @@ export function weightedFlaps(failures: readonly number[], rule: WeightedRule, u
   let open: { start: number; detected: number } | null = null;
   let i = 0; // next index in wins
   let k = wins[0]!;
-  const hist: boolean[] = [];
+  // hist[j]: window k - 19 + j had a change (j = 19 is the newest); `changes` counts the true ones.
+  const hist: boolean[] = Array<boolean>(WEIGHTED_WINDOWS).fill(false);
+  let changes = 0;
   while (k <= lastWin) {
     const changed = firstIn.has(k);
     if (changed) i++;
-    hist.push(changed);
-    if (hist.length > WEIGHTED_WINDOWS) hist.shift();
-    const padded = hist.length < WEIGHTED_WINDOWS ? [...Array(WEIGHTED_WINDOWS - hist.length).fill(false), ...hist] : hist;
-    const v = weightedValue(padded);
+    if (hist[0]) changes--;
+    hist.copyWithin(0, 1);
+    hist[WEIGHTED_WINDOWS - 1] = changed;
+    if (changed) changes++;
+    const v = weightedValue(hist);
     const winEnd = Math.min((k + 1) * w, until);
     if (!flapping && v > rule.high) {
       flapping = true;
-      const oldest = k - hist.length + 1;
       let start = winEnd;
-      for (let j = oldest; j <= k; j++) if (firstIn.has(j)) { start = firstIn.get(j)!; break; }
+      for (let j = k - WEIGHTED_WINDOWS + 1; j <= k; j++) if (firstIn.has(j)) { start = firstIn.get(j)!; break; }
       open = { start, detected: winEnd };
     } else if (flapping && v <= rule.low) {
       flapping = false;
@@ -125,10 +127,9 @@ export function weightedFlaps(failures: readonly number[], rule: WeightedRule, u
       open = null;
     }
     // Nothing can change while the history is empty: jump to the next window with a failure.
-    if (!flapping && !hist.some(Boolean)) {
+    if (!flapping && changes === 0) {
       if (i >= wins.length) break;
       k = wins[i]!;
-      hist.length = 0;
     } else k++;
   }
   if (open) out.push({ rule: 'weighted', start: open.start, detected: open.detected, end: until, ongoing: true });
