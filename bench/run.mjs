@@ -29,7 +29,7 @@ function parse(argv) {
     asPeer: false,
     sizeMB: num(env.BENCH_SIZE_MB, quick ? 20 : 200),
     taiSizeMB: num(env.BENCH_TAI_SIZE_MB, undefined),
-    reps: num(env.BENCH_REPS, quick ? 3 : 5),
+    reps: num(env.BENCH_REPS, quick ? 3 : 7),
     memReps: 1,
     longMB: num(env.BENCH_LONG_MB, quick ? 5 : 50),
     longCount: num(env.BENCH_LONG_COUNT, 4),
