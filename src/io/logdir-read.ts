@@ -444,7 +444,6 @@ export interface KeptLine {
 export interface StartOptions {
   /** Skip archives finished before this stamp (every line in them is older). */
   since?: Stamp | null;
-  /** Skip archives started after this stamp (the previous archive was finished after it). */
   until?: Stamp | null;
 }
 
@@ -463,7 +462,9 @@ function tryStartAll(r: DirReader, o: StartOptions): boolean {
   let prevName: Stamp | null = null;
   for (const f of files) {
     const name = archiveStamp(f.name);
-    const skip = (o.since && name && before(name, o.since)) || (o.until && prevName && before(o.until, prevName));
+    // An archive's name is when it was finished: every line in it is older. (No such bound holds for
+    // --until: multilog may stamp a line before it finishes the previous file, then write it to the new one.)
+    const skip = o.since && name && before(name, o.since);
     if (!skip) {
       if (q.length === 0 && prevName) r.setInitialStamp(prevName);
       q.push({ name: f.name, ino: f.ino, start: 0 });

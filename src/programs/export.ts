@@ -68,7 +68,7 @@ export async function exportLogs(o: ExportOptions): Promise<number> {
   const conv = convention(o.tai);
   const clock = wallClock();
   const since = timeStamp(o.since, '--since', conv, clock.nowMicros());
-  const until = timeStamp(o.until, '--until', conv, clock.nowMicros());
+  const until = timeStamp(o.until, '--until', conv, clock.nowMicros(), true);
   const re = compileGrep(o.grep);
   const targets = resolveTargets(o);
   const host = o.host ?? hostname();

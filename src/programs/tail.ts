@@ -103,7 +103,7 @@ export const localCalendar: LocalCalendar = {
 };
 
 /** A --since/--until value as a stamp in the run's convention. */
-export function timeStamp(text: string | undefined, opt: string, conv: Convention, nowMicros: number): Stamp | null {
+export function timeStamp(text: string | undefined, opt: string, conv: Convention, nowMicros: number, end = false): Stamp | null {
   if (text === undefined) return null;
   let us: number;
   try {
@@ -113,7 +113,8 @@ export function timeStamp(text: string | undefined, opt: string, conv: Conventio
     throw e;
   }
   const sec = Math.floor(us / 1e6);
-  return unixStamp(sec, (us - sec * 1e6) * 1000, conv);
+  // The grammar has microseconds: an --until covers its whole microsecond (daemontools stamps end in 500 ns).
+  return unixStamp(sec, (us - sec * 1e6) * 1000 + (end ? 999 : 0), conv);
 }
 
 export interface Filter {
@@ -268,7 +269,7 @@ export async function tail(o: TailOptions): Promise<number> {
   const conv = convention(o.tai);
   const now = wallClock().nowMicros();
   const since = timeStamp(o.since, '--since', conv, now);
-  const until = timeStamp(o.until, '--until', conv, now);
+  const until = timeStamp(o.until, '--until', conv, now, true);
   const re = compileGrep(o.grep);
   const targets = resolveTargets(o);
   const warn = (t: string): void => void process.stderr.write(`upkeep tail: warning: ${t}\n`);
@@ -327,7 +328,7 @@ export async function tail(o: TailOptions): Promise<number> {
   };
   const full = (): boolean => used > OUT_SIZE - 4096;
 
-  const lines = o.lines ?? (o.follow && !o.since && !cursor ? 10 : null);
+  const lines = o.lines ?? (o.follow && !o.since && !o.cursorFile ? 10 : null);
   for (const k of engine.start(cursor, lines, since, until)) putLine(k.service, k.line, k.labelled, k.stamp);
   const pass = (): Promise<void> => engine.pass((r) => putLine(r.service, r.buf.subarray(r.ls, r.le), r.labelled, r.stamp), full, flush);
   const stop = (): void => engine.stop();
