@@ -54,7 +54,7 @@ export function reportText(m: ReportModel, o: TextOptions): string {
     out.push(bold(`${s.name}${multiHost || s.host !== '-' ? ` on ${s.host}` : ''}`) + (s.flapping ? ' ' + red('FLAPPING') : ''));
     for (const f of s.flaps) out.push('  ' + red('flapping') + ' ' + flapLine(f, o));
     out.push(
-      `  starts ${s.starts}, deaths ${s.deaths}${s.deaths ? ` (${causes(s.causes)})` : ''}, stops ${s.stops} (asked for by an operator, or a once service done)`,
+      `  starts ${s.starts}, deaths ${s.deaths}${s.deaths ? ` (${causes(s.causes)})` : ''}, ${s.stops} stop${s.stops === 1 ? "" : "s"} (not failures)`,
     );
     if (s.uptime) {
       out.push(`  uptime min ${dur(s.uptime.min)}, median ${dur(s.uptime.median)}, p90 ${dur(s.uptime.p90)}, max ${dur(s.uptime.max)}`);
