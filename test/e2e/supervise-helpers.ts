@@ -130,3 +130,9 @@ export function alive(pid: number): boolean {
   const st = procStat(pid);
   return st !== undefined && st.state !== 'Z';
 }
+
+/** The status timestamp as UNIX microseconds (daemontools convention: 2^62 + 10 s, nanos = us*1000+500). */
+export function stampMicros(s: RawStatus): number {
+  const sec = Number(s.bytes.readBigUInt64BE(0) - (1n << 62n) - 10n);
+  return sec * 1e6 + Math.floor(s.bytes.readUInt32BE(8) / 1000);
+}

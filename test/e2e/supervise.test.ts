@@ -1,6 +1,6 @@
 // upkeep supervise against real processes: start-up, files and modes, control letters (sent with
 // Debian's svc), run's arguments and cwd, process group, restart policy, errors, signals.
-import { chmodSync, existsSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, constants, existsSync, openSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { run, upkeep, waitFor, itWithPeer } from '../helpers/index.js';
@@ -12,6 +12,7 @@ import {
   SLEEPER,
   startedPids,
   startSupervisor,
+  stampMicros,
   waitStatus,
 } from './supervise-helpers.js';
 
@@ -52,6 +53,22 @@ describe('upkeep supervise: start-up', () => {
     expect(statSync(join(dir, 'supervise/status')).isFile()).toBe(true);
     expect(existsSync(join(dir, 'supervise/status.new'))).toBe(false);
     expect((await upkeep(['svok', dir])).code).toBe(0);
+  });
+
+  it('opens supervise/ok only after the first status is written (svok implies a status file)', async () => {
+    const dir = serviceDir(SLEEPER, { down: true });
+    startSupervisor('upkeep', dir);
+    const ok = join(dir, 'supervise/ok');
+    await waitFor(() => {
+      try {
+        closeSync(openSync(ok, constants.O_WRONLY | constants.O_NONBLOCK));
+      } catch {
+        return false;
+      }
+      return true;
+    }, 'a reader on supervise/ok');
+    expect(statSync(join(dir, 'supervise/status')).size).toBe(18);
+    expect(readStatus(dir)!.want).toBe('d');
   });
 
   it('runs the service in its own session and process group (documented choice, as s6)', async () => {
@@ -194,41 +211,43 @@ describe('upkeep supervise: control letters (sent by Debian svc)', () => {
   it('answers a command sent right after a start at once (daemontools sleeps 1 s first)', async () => {
     const dir = serviceDir(SLEEPER);
     startSupervisor('upkeep', dir);
-    await waitStatus(dir, (s) => s.pid !== 0, 'up');
-    const t0 = Date.now();
-    await svc(['-d', dir]);
-    await waitStatus(dir, (s) => s.pid === 0, 'down');
-    expect(Date.now() - t0).toBeLessThan(700);
+    const up = await waitStatus(dir, (s) => s.pid !== 0, 'up');
+    writeFileSync(join(dir, 'supervise/control'), 'd');
+    const down = await waitStatus(dir, (s) => s.pid === 0, 'down');
+    // Both stamps are supervise's own: start of the service, its exit after the d.
+    expect(stampMicros(down) - stampMicros(up)).toBeLessThan(700_000);
   });
 });
 
 describe('upkeep supervise: restart policy', () => {
-  it('a crash loop backs off (1 s, then 2 s); svc -u starts it at once; svstat shows want up', async () => {
-    const dir = serviceDir('#!/bin/sh\necho $$ >> pids\nexit 1\n');
+  it('a crash loop backs off 1 s, then 2 s; u starts it at once; svstat shows want up', async () => {
+    const dir = serviceDir('#!/bin/sh\necho $$ >> pids\ndate +%s%N >> starts\nexit 1\n');
     startSupervisor('upkeep', dir);
-    await waitFor(() => startedPids(dir).length === 1, 'first start');
-    const t1 = Date.now();
-    await waitFor(() => startedPids(dir).length === 2, 'second start');
-    const gap = Date.now() - t1;
-    expect(gap).toBeGreaterThanOrEqual(900);
-    await waitStatus(dir, (s) => s.pid === 0, 'down again');
+    const starts = () => (existsSync(join(dir, 'starts')) ? readFileSync(join(dir, 'starts'), 'latin1').trim().split('\n').map((l) => Number(BigInt(l) / 1000n)) : []);
+    await waitFor(() => starts().length === 2, 'second start');
+    const [s1, s2] = starts() as [number, number];
+    expect(s2 - s1).toBeGreaterThanOrEqual(950_000);
+    expect(s2 - s1).toBeLessThan(1_900_000);
+    await waitStatus(dir, (s) => s.pid === 0, 'down again'); // now waiting 2 s
+    writeFileSync(join(dir, 'supervise/control'), 'u');
+    await waitFor(() => starts().length === 3, 'third start');
+    expect(starts()[2]! - s2).toBeLessThan(1_800_000); // the backoff would have made it >= 2 s
+    await waitStatus(dir, (s) => s.pid === 0, 'down again'); // now waiting 4 s
     const line = (await upkeep(['svstat', dir])).stdout.toString();
     expect(line).toMatch(new RegExp(`^${dir}: down \\d+ seconds, normally up, want up\\n$`));
-    const t2 = Date.now();
-    await svc(['-u', dir]); // the next delay would be 2 s
-    await waitFor(() => startedPids(dir).length === 3, 'third start');
-    expect(Date.now() - t2).toBeLessThan(800);
+    expect(starts()).toHaveLength(3);
   });
 
   it('restarts at once a service that ran long enough', async () => {
-    const dir = serviceDir('#!/bin/sh\necho $$ >> pids\nexec sleep 1000\n');
+    const script = '#!/bin/sh\necho $$ >> pids\nsleep 1000 &\necho $! >> pids\ntrap \'date +%s%N > exited; kill $!; exit 0\' TERM\nwait\n';
+    const dir = serviceDir(script);
     startSupervisor('upkeep', dir);
     const first = await waitStatus(dir, (s) => s.pid !== 0, 'up');
-    await waitFor(async () => /\) [1-9]\d* seconds/.test((await upkeep(['svstat', dir])).stdout.toString()), 'up 1 s', 5000);
-    const t0 = Date.now();
-    await svc(['-t', dir]);
-    await waitStatus(dir, (s) => s.pid !== 0 && s.pid !== first.pid, 'restarted');
-    expect(Date.now() - t0).toBeLessThan(700);
+    await waitFor(() => Date.now() * 1000 - stampMicros(first) >= 1_100_000, 'an uptime over 1 s');
+    writeFileSync(join(dir, 'supervise/control'), 't');
+    const second = await waitStatus(dir, (s) => s.pid !== 0 && s.pid !== first.pid, 'restarted');
+    const exited = Number(BigInt(readFileSync(join(dir, 'exited'), 'latin1').trim()) / 1000n);
+    expect(stampMicros(second) - exited).toBeLessThan(700_000); // a backoff would be 1 s
   });
 
   it('warns when run is missing or not executable and keeps retrying; the supervisor is unharmed', async () => {
