@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 import { afterAll, describe, expect } from 'vitest';
 import { itWithPeer } from '../helpers/index.js';
-import { Scratch, compareOutcomes, runBoth } from '../helpers/multilog-compare.js';
+import { Scratch, compareOutcomes, rotationProblems, runBoth } from '../helpers/multilog-compare.js';
 
 const scratch = new Scratch();
 afterAll(() => scratch.cleanup());
@@ -54,6 +54,44 @@ describe('multilog vs Debian: random scripts and inputs', () => {
           const dirs = [...seen];
           const d = compareOutcomes(deb, cand, { rotated: dirs });
           if (d.length) failures.push(`args=${JSON.stringify(args)} input=${JSON.stringify(input.length > 300 ? input.slice(0, 300) + '...' : input)}\n  ${d.join('\n  ')}`);
+        }
+      }),
+    );
+    expect(failures).toEqual([]);
+  }, 60_000);
+});
+
+const rotScenario = fc.record({
+  t: fc.boolean(),
+  sizes: fc.array(fc.integer({ min: 4096, max: 7000 }), { minLength: 1, maxLength: 3 }),
+  lengths: fc.array(fc.oneof({ weight: 8, arbitrary: fc.integer({ min: 0, max: 300 }) }, { weight: 1, arbitrary: fc.integer({ min: 900, max: 9000 }) }), {
+    minLength: 50,
+    maxLength: 200,
+  }),
+  partial: fc.boolean(),
+  feed: fc.constantFrom('file' as const, 'pipe' as const),
+});
+
+describe('multilog vs Debian: random rotation', () => {
+  peer(`${Math.ceil(RUNS / 4)} seeded random rotation cases (seed ${SEED})`, async () => {
+    const cases = fc.sample(rotScenario, { numRuns: Math.ceil(RUNS / 4), seed: SEED });
+    const failures: string[] = [];
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 3 }, async () => {
+        while (next < cases.length) {
+          const k = next++;
+          const sc = cases[k]!;
+          const args = [...(sc.t ? ['t'] : []), 'n999', ...sc.sizes.flatMap((s, i) => [`s${s}`, `./d${i}`])];
+          let input = sc.lengths.map((n, i) => `${i}:`.padEnd(n, String.fromCharCode(97 + (i % 26)))).join('\n');
+          if (!sc.partial) input += '\n';
+          const [deb, cand] = await runBoth(scratch, { args, input, feed: sc.feed }, `rot${k}`);
+          const dirs = sc.sizes.map((_, i) => `./d${i}`);
+          const d = compareOutcomes(deb, cand, { rotated: dirs });
+          sc.sizes.forEach((s, i) => {
+            for (const o of [deb, cand]) d.push(...rotationProblems(o.entries, `./d${i}`, s).map((p) => `${o.impl.name}: ${p}`));
+          });
+          if (d.length) failures.push(`args=${JSON.stringify(args)} feed=${sc.feed} line lengths=${JSON.stringify(sc.lengths)} partial=${sc.partial}\n  ${d.join('\n  ')}`);
         }
       }),
     );

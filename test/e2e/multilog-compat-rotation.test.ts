@@ -152,6 +152,21 @@ describe('multilog vs Debian: reopening a cleanly closed current', () => {
       4096,
     );
   });
+  peer.concurrent('a clean current already at or over s is rotated before the first write', async () => {
+    const setup = (w: string): void => {
+      mkdirSync(join(w, 'd'), 0o700);
+      writeFile(w, 'd/current', 'old line\n'.repeat(600), 0o744); // 5400 bytes > s
+    };
+    const [deb] = await same({ args: ['s4096', './d'], input: TWO_K(3), setup }, 'over-s');
+    expect(oldFiles(deb.entries, './d').map((e) => e.data.length)).toEqual([5400, 4096]);
+  });
+  peer.concurrent('a clean current over s is left alone when no input comes', async () => {
+    const setup = (w: string): void => {
+      mkdirSync(join(w, 'd'), 0o700);
+      writeFile(w, 'd/current', 'old line\n'.repeat(600), 0o744);
+    };
+    await same({ args: ['s4096', './d'], input: '', setup }, 'over-s-idle');
+  });
   peer.concurrent('three runs on one directory, with t', async () => {
     await same(
       { args: ['t', './d', '=st'], input: 'run1 a\nrun1 b\n', then: [{ args: ['t', './d', '=st'], input: 'run2\n' }, { args: ['./d'], input: 'run3 no t\npartial' }] },

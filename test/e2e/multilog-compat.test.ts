@@ -3,7 +3,7 @@
 // file, or a pipe written fully then closed), umask, TZ and environment; the trees, stderr and exit codes must
 // match byte for byte once TAI64N labels are masked. MULTILOG_CANDIDATE=debian runs Debian against itself
 // (validates the masking: every case must pass then).
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect } from 'vitest';
 import { itWithPeer } from '../helpers/index.js';
@@ -74,6 +74,18 @@ describe('multilog vs Debian: script actions', () => {
         setup: (w) => {
           mkdirSync(join(w, 'd'));
           writeFile(w, 'd/lock', 'junk\n', 0o644);
+        },
+      },
+      {},
+    ],
+    [
+      'logdir is a symlink to a directory',
+      {
+        args: ['./link'],
+        input: TEXT,
+        setup: (w) => {
+          mkdirSync(join(w, 'real'));
+          symlinkSync('real', join(w, 'link'));
         },
       },
       {},
@@ -205,6 +217,8 @@ describe('multilog vs Debian: fatal start-up errors', () => {
     ['two logdirs naming the same directory', { args: ['./dup', './dup'], input: 'a\n' }],
     ['the same directory spelled differently', { args: ['./dup', './sub/../dup'], input: 'a\n', setup: (w) => mkdirSync(join(w, 'sub')) }],
     ['the same directory, relative and absolute', { args: ['./dup', '{W}/dup'], input: 'a\n' }],
+    ['lock is a directory', { args: ['./d'], input: 'a\n', setup: (w) => mkdirSync(join(w, 'd/lock'), { recursive: true }) }],
+    ['state is a directory (fresh start)', { args: ['./d'], input: 'a\n', setup: (w) => mkdirSync(join(w, 'd/state'), { recursive: true }) }],
     [
       'current is a directory with u+x',
       { args: ['./d'], input: 'a\n', setup: (w) => mkdirSync(join(w, 'd/current'), { recursive: true, mode: 0o755 }) },
