@@ -1,0 +1,257 @@
+// `upkeep export` against a real rsyslog (imudp + imtcp, started by the test on loopback) and a local
+// HTTP receiver (JSON lines, OTLP/HTTP): byte-exact fields, collector downtime, rotation, kill -9.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { createServer as createHttp, type Server } from 'node:http';
+import { connect, createServer } from 'node:net';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { listLogdir } from '../../src/io/logdir-read.js';
+import { UPKEEP, itWithPeer, sh, tmpdir, upkeep, which, waitFor } from '../helpers/index.js';
+
+const kids: ChildProcess[] = [];
+const servers: Server[] = [];
+afterEach(async () => {
+  for (const k of kids.splice(0)) k.kill('SIGKILL');
+  for (const s of servers.splice(0)) {
+    s.closeAllConnections();
+    s.close();
+  }
+});
+
+function keep(c: ChildProcess): ChildProcess & { out: () => string; err: () => string } {
+  kids.push(c);
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  c.stdout?.on('data', (b: Buffer) => out.push(b));
+  c.stderr?.on('data', (b: Buffer) => err.push(b));
+  return Object.assign(c, { out: () => Buffer.concat(out).toString(), err: () => Buffer.concat(err).toString() });
+}
+
+async function freePort(kind: 'tcp' | 'udp'): Promise<number> {
+  if (kind === 'tcp') {
+    const s = createServer();
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+    const p = (s.address() as { port: number }).port;
+    await new Promise((r) => s.close(r));
+    return p;
+  }
+  const u = createSocket('udp4');
+  await new Promise<void>((r) => u.bind(0, '127.0.0.1', r));
+  const p = u.address().port;
+  u.close();
+  return p;
+}
+
+const canConnect = (port: number): Promise<boolean> =>
+  new Promise((res) => {
+    const s = connect({ port, host: '127.0.0.1' });
+    s.on('connect', () => {
+      s.destroy();
+      res(true);
+    });
+    s.on('error', () => res(false));
+  });
+
+interface Rsyslog {
+  udp: number;
+  tcp: number;
+  file: string;
+  lines(): string[];
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** A private rsyslogd: imudp + imtcp on loopback, every message to a file as app|host|time|SD|msg. */
+async function rsyslog(dir: string): Promise<Rsyslog> {
+  const udp = await freePort('udp');
+  const tcp = await freePort('tcp');
+  const file = join(dir, 'received.log');
+  mkdirSync(join(dir, 'work'), { recursive: true });
+  const conf = join(dir, 'rsyslog.conf');
+  writeFileSync(
+    conf,
+    `global(workDirectory="${dir}/work")
+module(load="imudp")
+module(load="imtcp")
+input(type="imudp" port="${udp}" address="127.0.0.1")
+input(type="imtcp" port="${tcp}" address="127.0.0.1")
+template(name="t" type="string" string="%app-name%|%hostname%|%timereported:::date-rfc3339%|%structured-data%|%msg%\\n")
+*.* action(type="omfile" file="${file}" template="t")
+`,
+  );
+  let proc: ChildProcess | null = null;
+  const r: Rsyslog = {
+    udp,
+    tcp,
+    file,
+    lines: () => (existsSync(file) ? readFileSync(file, 'latin1').split('\n').slice(0, -1) : []),
+    async start() {
+      proc = keep(spawn(which('rsyslogd')!, ['-n', '-f', conf, '-i', join(dir, 'rsyslogd.pid')], { stdio: ['ignore', 'pipe', 'pipe'] }));
+      await waitFor(() => canConnect(tcp), 'rsyslogd to listen');
+    },
+    async stop() {
+      const p = proc!;
+      p.kill('SIGTERM');
+      if (p.exitCode === null) await new Promise((res) => p.once('exit', res));
+    },
+  };
+  await r.start();
+  return r;
+}
+
+function multilogDir(lines: string | Buffer, args = 't s4096 n100'): string {
+  const sv = tmpdir();
+  mkdirSync(join(sv, 'web/log'), { recursive: true });
+  const d = join(sv, 'web/log/main');
+  sh(`multilog ${args} ${d}`, { input: lines });
+  return d;
+}
+
+function stored(dir: string): string[] {
+  return listLogdir(dir).flatMap((f) => readFileSync(join(dir, f.name), 'latin1').split('\n').slice(0, -1));
+}
+
+/** What rsyslog should have written for a stored line (our template), time to the microsecond. */
+function expectSyslog(line: string, host: string): string {
+  const label = line.slice(0, 25);
+  const sec = Number(BigInt('0x' + label.slice(1, 17)) - (1n << 62n) - 10n);
+  const us = Math.floor(parseInt(label.slice(17, 25), 16) / 1000);
+  const t = new Date(sec * 1000).toISOString().slice(0, 19) + '.' + String(us).padStart(6, '0') + 'Z';
+  return `web|${host}|${t}|[upkeep@32473 tai64n="${label}"]|${line.slice(26)}`;
+}
+
+describe('upkeep export', () => {
+  itWithPeer(['multilog', 'rsyslogd'])('syslog over TCP (octet counting) and UDP reach a real rsyslog, field for field', async () => {
+    const rs = await rsyslog(tmpdir());
+    let input = '';
+    for (let i = 1; i <= 1500; i++) input += `request ${i} ${'z'.repeat(i % 90)} é\n`;
+    const d = multilogDir(input);
+    const r = await upkeep(['export', '--to', `tcp://127.0.0.1:${rs.tcp}`, '--host', 'box1', d]);
+    expect(r.code).toBe(0);
+    expect(r.stderr.toString()).toMatch(/^upkeep export: stats: shipped 1500 lines \(\d+ bytes\) in 3 batches to tcp:\/\/127\.0\.0\.1:\d+, retries 0, behind 0 bytes/);
+    await waitFor(() => rs.lines().length >= 1500, 'rsyslog to write 1500 lines');
+    const want = stored(d).map((l) => expectSyslog(l, 'box1'));
+    expect(rs.lines()[0]).toBe(want[0]);
+    expect(rs.lines()).toEqual(want);
+    const u = await upkeep(['export', '--to', `udp://127.0.0.1:${rs.udp}`, '--host', 'box2', '-n', '50', d]);
+    expect(u.stderr.toString()).toMatch(/shipped 50 lines .* datagrams sent 50, failed 0/);
+    await waitFor(() => rs.lines().length >= 1550, 'rsyslog to get the datagrams');
+    expect(rs.lines().slice(1500).sort()).toEqual(stored(d).slice(-50).map((l) => expectSyslog(l, 'box2')).sort());
+  });
+
+  itWithPeer(['multilog', 'rsyslogd'])('TCP: waits out a collector restart, resumes after kill -9: every line exactly once', async () => {
+    const dir = tmpdir();
+    const rs = await rsyslog(dir);
+    const sv = tmpdir();
+    const d = join(sv, 'main');
+    const ml = keep(spawn('multilog', ['t', 's4096', 'n100', d], { stdio: ['pipe', 'ignore', 'inherit'] }));
+    let n = 0;
+    const feed = (k: number): void => {
+      let s = '';
+      for (let i = 0; i < k; i++) s += `msg ${++n}\n`;
+      ml.stdin!.write(s);
+    };
+    const cursor = join(dir, 'cursor');
+    const args = ['export', '-f', '--to', `tcp://127.0.0.1:${rs.tcp}`, '--cursor-file', cursor, '--retry-max', '1', d];
+    feed(300);
+    let ex = keep(spawn(UPKEEP, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
+    await waitFor(() => rs.lines().length >= 300, 'first 300 lines');
+    await rs.stop();
+    feed(700); // collector down; rotations happen meanwhile
+    await waitFor(() => /unable to ship to tcp:\/\/127\.0\.0\.1:\d+: connection refused: retrying/.test(ex.err()), 'a retry warning');
+    await rs.start();
+    await waitFor(() => rs.lines().length >= 1000, 'all 1000 lines after the restart');
+    await waitFor(() => /is back, shipping again/.test(ex.err()), 'the recovery note');
+    ex.kill('SIGKILL');
+    await new Promise((r) => ex.once('close', r));
+    feed(500);
+    ex = keep(spawn(UPKEEP, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
+    await waitFor(() => rs.lines().length >= 1500, 'all 1500 lines');
+    ex.kill('SIGTERM');
+    await new Promise((r) => ex.once('close', r));
+    expect(ex.err()).toMatch(/upkeep export: stats: shipped 500 lines/);
+    const msgs = rs.lines().map((l) => l.split('|')[4]);
+    expect(msgs).toEqual(Array.from({ length: 1500 }, (_, i) => `msg ${i + 1}`));
+  });
+
+  itWithPeer(['multilog'])('HTTP JSON lines: a receiver that fails and refuses for a while still gets every line exactly once', async () => {
+    const got: Record<string, unknown>[] = [];
+    let mode: 'ok' | '503' = '503';
+    let hits = 0;
+    const handler = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse): void => {
+      const body: Buffer[] = [];
+      req.on('data', (b: Buffer) => body.push(b));
+      req.on('end', () => {
+        hits++;
+        if (mode === '503') {
+          res.writeHead(503).end();
+          return;
+        }
+        expect(req.headers['content-type']).toBe('application/x-ndjson');
+        for (const l of Buffer.concat(body).toString().split('\n').filter(Boolean)) got.push(JSON.parse(l));
+        res.writeHead(204).end();
+      });
+    };
+    let srv = createHttp(handler);
+    servers.push(srv);
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const port = (srv.address() as { port: number }).port;
+    let input = '';
+    for (let i = 1; i <= 2000; i++) input += `event ${i}\n`;
+    const d = multilogDir(Buffer.concat([Buffer.from(input), Buffer.from('bytes \xff\xfe\n', 'latin1')]));
+    const ex = keep(spawn(UPKEEP, ['export', '-f', '--to', `http://127.0.0.1:${port}/ingest`, '--retry-max', '1', '--host', 'h', d], { stdio: ['ignore', 'pipe', 'pipe'] }));
+    await waitFor(() => hits >= 2, 'two failed attempts');
+    // Now refuse connections altogether, then come back on the same port.
+    srv.closeAllConnections();
+    await new Promise((r) => srv.close(r));
+    await waitFor(() => /connection refused|fetch failed/.test(ex.err()), 'a refused attempt');
+    mode = 'ok';
+    srv = createHttp(handler);
+    servers.push(srv);
+    await new Promise<void>((r) => srv.listen(port, '127.0.0.1', r));
+    await waitFor(() => got.length >= 2001, 'all lines');
+    const want = stored(d);
+    expect(got.map((o) => o.tai64n)).toEqual(want.map((l) => l.slice(0, 25)));
+    expect(got.slice(0, 2000).map((o) => o.message)).toEqual(Array.from({ length: 2000 }, (_, i) => `event ${i + 1}`));
+    expect(got[2000]).toMatchObject({ service: 'web', host: 'h', message: 'bytes \ufffd\ufffd', message_base64: Buffer.from('bytes \xff\xfe', 'latin1').toString('base64') });
+  });
+
+  itWithPeer(['multilog'])('OTLP/HTTP: /v1/logs JSON with a resource per service', async () => {
+    const bodies: { resourceLogs: { resource: { attributes: { key: string; value: { stringValue: string } }[] }; scopeLogs: { logRecords: { timeUnixNano: string; body: { stringValue?: string; bytesValue?: string } }[] }[] }[] }[] = [];
+    const srv = createHttp((req, res) => {
+      const b: Buffer[] = [];
+      req.on('data', (x: Buffer) => b.push(x));
+      req.on('end', () => {
+        expect(req.url).toBe('/v1/logs');
+        expect(req.headers['content-type']).toBe('application/json');
+        bodies.push(JSON.parse(Buffer.concat(b).toString()));
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    servers.push(srv);
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const port = (srv.address() as { port: number }).port;
+    const d = multilogDir(Buffer.from('one\ntwo \xff\n', 'latin1'), 't');
+    const r = await upkeep(['export', '--to', `otlp+http://127.0.0.1:${port}`, '--host', 'h', d]);
+    expect(r.code).toBe(0);
+    const rl = bodies[0]!.resourceLogs[0]!;
+    expect(rl.resource.attributes).toEqual([{ key: 'service.name', value: { stringValue: 'web' } }, { key: 'host.name', value: { stringValue: 'h' } }]);
+    const recs = rl.scopeLogs[0]!.logRecords;
+    expect(recs[0]!.body).toEqual({ stringValue: 'one' });
+    expect(Buffer.from(recs[1]!.body.bytesValue!, 'base64')).toEqual(Buffer.from('two \xff', 'latin1'));
+    const label = stored(d)[0]!.slice(0, 25);
+    const ns = (BigInt('0x' + label.slice(1, 17)) - (1n << 62n) - 10n) * 1000000000n + BigInt(parseInt(label.slice(17), 16));
+    expect(recs[0]!.timeUnixNano).toBe(ns.toString());
+  });
+
+  it('refuses a missing or unknown destination with exit 100', async () => {
+    const d = tmpdir();
+    writeFileSync(join(d, 'current'), '');
+    expect((await upkeep(['export', d])).code).toBe(100);
+    const r = await upkeep(['export', '--to', 'ftp://x', d]);
+    expect(r.code).toBe(100);
+    expect(r.stderr.toString()).toMatch(/^upkeep export: usage: --to: not udp:\/\/, tcp:\/\//);
+  });
+});
