@@ -193,10 +193,21 @@ export async function runReport(a: ReportArgs, io: ReportIo = defaultIo()): Prom
   return model.flapping ? EXIT.FINDINGS : EXIT.OK;
 }
 
+/** Writes the report; a reader that went away (`| head`) ends it quietly, other errors are fatal (111). */
 function write(out: Writable, text: string): Promise<void> {
-  return new Promise((resolve) => {
-    if (out.write(text)) resolve();
-    else out.once('drain', resolve);
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => {
+      if (err.code === 'EPIPE') resolve();
+      else reject(new FatalError('unable to write the report', err));
+    };
+    out.once('error', onError);
+    const done = (): void => {
+      out.off('error', onError);
+      out.on('error', () => {}); // late EPIPE from a reader that closed after the last byte
+      resolve();
+    };
+    if (out.write(text)) done();
+    else out.once('drain', done);
   });
 }
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Writable, Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { ROOT, itWithPeer, tmpdir, upkeep, waitFor, which } from '../helpers/index.js';
+import { ROOT, itWithPeer, run, tmpdir, upkeep, waitFor, which } from '../helpers/index.js';
 import { openJournal } from '../../src/io/journal.js';
 import { FakeClock } from '../../src/io/clock.js';
 import { runReport } from '../../src/programs/report.js';
@@ -122,6 +122,12 @@ describe('upkeep report: options and exit status', () => {
     const empty = tmpdir();
     const none = await upkeep(['report', empty]);
     expect(none.code).toBe(111);
+  });
+  it('ends quietly when its reader goes away (| head)', async () => {
+    const dir = tmpdir();
+    const r = await run('/bin/sh', ['-c', `"${join(ROOT, 'bin/upkeep')}" report --until ${UNTIL} --format html "${FIXTURE}" 2>"${dir}/err" | head -c 10`]);
+    expect(r.stdout.toString()).toBe('<!DOCTYPE ');
+    expect(readFileSync(join(dir, 'err'), 'utf8')).toBe('');
   });
   it('prints its help', async () => {
     const r = await upkeep(['help', 'report']);
