@@ -56,9 +56,16 @@ export class ContextCollector {
   private stamped = false;
   private readonly exact = new Map<ExitInfo, string[]>();
   private readonly approx = new Map<ExitInfo, string[]>();
+  private readonly byPid = new Map<number, ExitInfo[]>(); // exits not yet matched to a note, oldest first
 
   /** `exits` sorted by time; `n` lines of context each. */
-  constructor(private readonly exits: ExitInfo[], private readonly n: number) {}
+  constructor(private readonly exits: ExitInfo[], private readonly n: number) {
+    for (const e of exits) {
+      const q = this.byPid.get(e.pid);
+      if (q) q.push(e);
+      else this.byPid.set(e.pid, [e]);
+    }
+  }
 
   line(raw: string): void {
     const { t, text } = splitLabel(raw);
@@ -71,7 +78,7 @@ export class ContextCollector {
     }
     const note = parseExitNote(text);
     if (note) {
-      const e = this.exits.find((x) => x.pid === note.pid && !this.exact.has(x));
+      const e = this.byPid.get(note.pid)?.shift();
       if (e) this.exact.set(e, this.ring.slice());
       this.ring = [];
       return;

@@ -133,7 +133,8 @@ function details(s: ServiceReport, o: HtmlOptions): string {
   }
   if (s.uptime) out.push(`<li>uptime min ${dur(s.uptime.min)}, median ${dur(s.uptime.median)}, p90 ${dur(s.uptime.p90)}, max ${dur(s.uptime.max)}; backoff ${dur(s.backoff)}</li>`);
   out.push('</ul>');
-  for (const e of s.exits.filter((x) => x.failure && x.context.length)) {
+  // The last deaths' context only: a long crash loop would make the page unreadable (JSON has them all).
+  for (const e of s.exits.filter((x) => x.failure && x.context.length).slice(-20)) {
     out.push(`<div>${esc(o.time(e.at))} ${esc(e.cause)} pid ${e.pid}${e.contextKind === 'approximate' ? ' <span class="approx">(context matched by time: approximate)</span>' : ''}</div><pre>${esc(e.context.join('\n'))}</pre>`);
   }
   return out.join('\n');

@@ -150,7 +150,7 @@ export class Analyzer {
 
   add(r: JournalRecord): void {
     if (r.t > this.until || !this.wants(r.service)) return;
-    if (r.event !== 'start' && r.event !== 'exit' && r.event !== 'backoff' && r.event !== 'deploy' && r.event !== 'rollback') return;
+    if (r.event !== 'start' && r.event !== 'exit' && r.event !== 'backoff' && r.event !== 'deploy' && r.event !== 'rollback' && r.event !== 'remove') return;
     const key = `${r.host}\u0000${r.service}`;
     const t = r.t;
     let s = this.svc.get(key);
@@ -210,6 +210,13 @@ export class Analyzer {
         }
         break;
       }
+      case 'remove':
+        // Left the tree: from now on it is neither up nor missed.
+        this.closeSegment(s, t);
+        this.settleBackoff(s, t);
+        s.up = false;
+        s.wantedDown = true;
+        break;
       case 'backoff':
         this.settleBackoff(s, t);
         s.pendingBackoff = { at: t, delay: r.delay };

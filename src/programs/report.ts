@@ -88,7 +88,7 @@ const defaultIo = (): ReportIo => ({
   now: () => wallClock().nowMicros(),
 });
 
-export const WANTED = new Set(['start', 'exit', 'backoff', 'deploy', 'rollback']);
+export const WANTED = new Set(['start', 'exit', 'backoff', 'deploy', 'rollback', 'remove']);
 const PROGRESS_MIN = 64 * 1024 * 1024;
 
 export async function runReport(a: ReportArgs, io: ReportIo = defaultIo()): Promise<number> {

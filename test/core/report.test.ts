@@ -58,6 +58,11 @@ describe('Analyzer', () => {
     expect(a.upSeconds).toBe(100 + 399);
     expect(a.observed).toBe(500);
   });
+  it('stops counting a service removed from the tree', () => {
+    const m = analyze([start(0, 'a'), exit(100, 'a', { signal: 'SIGTERM', operator: true, uptime: 100 }), rec(100, { event: 'remove', service: 'a', target: '/x' })]);
+    expect(m.services[0]!.availability).toBe(1);
+    expect(m.services[0]!.upSeconds).toBe(100);
+  });
   it('groups by host and service', () => {
     const m = analyze([start(0, 'a', 1), rec(0, { event: 'start', service: 'a', pid: 2, target: '/' }, 'g'), exit(5, 'a')]);
     expect(m.services.map((s) => `${s.host}/${s.name}`)).toEqual(['g/a', 'h/a']);

@@ -56,11 +56,13 @@ describe('parseTimeSpec', () => {
 describe('civil calendar', () => {
   it('round-trips days and agrees with Date.UTC', () => {
     fc.assert(
-      fc.property(fc.integer({ min: -1_000_000, max: 1_000_000 }), (z) => {
+      // Date.UTC reads years 0..99 as 1900..1999: stay after year 327 (day -600 000).
+      fc.property(fc.integer({ min: -600_000, max: 1_000_000 }), (z) => {
         const [y, m, d] = civilFromDays(z);
         expect(daysFromCivil(y, m, d)).toBe(z);
         expect(Date.UTC(y, m - 1, d) / 86400000).toBe(z);
       }),
+      { seed: 20261122, numRuns: 2000 },
     );
   });
   it('formats and parses the journal time exactly', () => {
@@ -71,6 +73,7 @@ describe('civil calendar', () => {
         expect(parseJournalTime(s)).toBe(us);
         expect(s.slice(0, 19)).toBe(new Date(Math.floor(us / 1000)).toISOString().slice(0, 19));
       }),
+      { seed: 20261122, numRuns: 2000 },
     );
   });
   it('formats to the second', () => {
