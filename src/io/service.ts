@@ -47,7 +47,6 @@ export class Service {
   private readonly queue: Event[] = [];
   private busy = false;
   private readonly timers = new Map<TimerName, NodeJS.Timeout>();
-  private child: ChildProcess | undefined;
   private resolveDone!: () => void;
   /** Settles when supervision is over (after `x`, or stop()), with every fd and the lock released. */
   readonly done: Promise<void>;
@@ -201,12 +200,10 @@ export class Service {
       this.dispatch({ type: 'spawn-failed', now: this.clock.nowMicros() }, true);
       return;
     }
-    this.child = child;
     child.on('error', () => {
       /* kill() errors: the exit event settles the state */
     });
     child.once('exit', () => {
-      if (this.child === child) this.child = undefined;
       this.dispatch({ type: 'exited', pid, now: this.clock.nowMicros() });
     });
     this.dispatch({ type: 'spawned', pid, now: this.clock.nowMicros() }, true);
