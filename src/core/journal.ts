@@ -105,10 +105,17 @@ export function summaryOf(ev: JournalEvent): string {
   }
 }
 
+const causes = new Map<string, string>(); // one string per cause, however many exits share it
+
 /** `exit:N` or `signal:SIGNAME` (the report's cause key). */
 export function causeOf(ev: { code: number | null; signal: string | null }): string {
-  if (ev.signal !== null && ev.signal !== undefined) return `signal:${ev.signal}`;
-  return `exit:${ev.code ?? '?'}`;
+  const key = ev.signal !== null && ev.signal !== undefined ? `signal:${ev.signal}` : `exit:${ev.code ?? '?'}`;
+  let c = causes.get(key);
+  if (c === undefined) {
+    if (causes.size < 4096) causes.set(key, key);
+    c = key;
+  }
+  return c;
 }
 
 /** What the parser saw, line by line. */

@@ -10,21 +10,36 @@ const r3 = (x: number): number => Math.round(x * 1000) / 1000;
 const r6 = (x: number): number => Math.round(x * 1e6) / 1e6;
 
 export function reportJson(m: ReportModel): string {
-  return JSON.stringify(
-    {
-      schema: REPORT_SCHEMA,
-      window: { since: m.since === null ? null : ts(m.since), until: ts(m.until), from: ts(m.from) },
-      rules: {
-        burst: { ...m.burst },
-        weighted: { ...m.weighted, windows: WEIGHTED_WINDOWS },
-      },
-      input: { files: m.files, ...m.counts },
-      flapping: m.flapping,
-      services: m.services.map(service),
+  return [...reportJsonChunks(m)].join('');
+}
+
+/**
+ * The same text in pieces (the head, then one service at a time), so that a report with hundreds of
+ * thousands of exits is written without building it all in memory at once.
+ */
+export function* reportJsonChunks(m: ReportModel): Generator<string> {
+  const head = {
+    schema: REPORT_SCHEMA,
+    window: { since: m.since === null ? null : ts(m.since), until: ts(m.until), from: ts(m.from) },
+    rules: {
+      burst: { ...m.burst },
+      weighted: { ...m.weighted, windows: WEIGHTED_WINDOWS },
     },
-    null,
-    2,
-  ) + '\n';
+    input: { files: m.files, ...m.counts },
+    flapping: m.flapping,
+    services: [] as unknown[],
+  };
+  const text = JSON.stringify(head, null, 2);
+  if (m.services.length === 0) {
+    yield text + '\n';
+    return;
+  }
+  yield text.slice(0, text.lastIndexOf('[]')) + '[\n';
+  for (let i = 0; i < m.services.length; i++) {
+    const one = JSON.stringify(service(m.services[i]!), null, 2).replace(/^/gm, '    ');
+    yield one + (i < m.services.length - 1 ? ',\n' : '\n');
+  }
+  yield '  ]\n}\n';
 }
 
 function service(s: ServiceReport): unknown {

@@ -8,7 +8,7 @@ import { EXIT, FatalError, UsageError } from '../core/errors.js';
 import { newCounts } from '../core/journal.js';
 import { Analyzer, DEFAULT_ANALYZER } from '../core/report.js';
 import { reportText } from '../core/report-text.js';
-import { reportJson } from '../core/report-json.js';
+import { reportJsonChunks } from '../core/report-json.js';
 import { reportHtml } from '../core/report-html.js';
 import { TimeSpecError } from '../core/timespec.js';
 import { wallClock } from '../io/clock.js';
@@ -176,35 +176,40 @@ export async function runReport(a: ReportArgs, io: ReportIo = defaultIo()): Prom
 
   const fmt = timeFormatter(a.utc === true);
   const zone = a.utc ? 'UTC' : 'local time';
-  let text: string;
-  if (format === 'json') text = reportJson(model);
-  else if (format === 'html') text = reportHtml(model, { time: fmt, zone });
+  let chunks: Iterable<string>;
+  if (format === 'json') chunks = reportJsonChunks(model);
+  else if (format === 'html') chunks = [reportHtml(model, { time: fmt, zone })];
   else {
     const colour = a.output === undefined && io.stdout.isTTY === true && !io.env.NO_COLOR;
-    text = reportText(model, { time: fmt, zone, colour });
+    chunks = [reportText(model, { time: fmt, zone, colour })];
   }
   if (a.output !== undefined) {
     try {
-      writeFileSync(a.output, text);
+      writeFileSync(a.output, [...chunks].join(''));
     } catch (err) {
       throw new FatalError(`unable to write ${a.output}`, err);
     }
-  } else await write(io.stdout, text);
+  } else {
+    for (const c of chunks) if (!(await write(io.stdout, c))) break;
+  }
   return model.flapping ? EXIT.FINDINGS : EXIT.OK;
 }
 
-/** Writes the report; a reader that went away (`| head`) ends it quietly, other errors are fatal (111). */
-function write(out: Writable, text: string): Promise<void> {
+/**
+ * Writes a piece of the report; false when the reader went away (`| head`: the report ends quietly).
+ * Other write errors are fatal (111).
+ */
+function write(out: Writable, text: string): Promise<boolean> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {
-      if (err.code === 'EPIPE') resolve();
+      if (err.code === 'EPIPE') resolve(false);
       else reject(new FatalError('unable to write the report', err));
     };
     out.once('error', onError);
     const done = (): void => {
       out.off('error', onError);
-      out.on('error', () => {}); // late EPIPE from a reader that closed after the last byte
-      resolve();
+      if (out.listenerCount('error') === 0) out.on('error', () => {}); // a late EPIPE after the last byte
+      resolve(true);
     };
     if (out.write(text)) done();
     else out.once('drain', done);
