@@ -51,12 +51,19 @@ export async function main(args: string[]): Promise<number> {
       baseDir: process.cwd(),
     });
     logger = lg;
-    const inp = openInput(0, {
-      data: (chunk) => {
-        if (!lg.write(chunk)) inp.pause();
-      },
-      end: () => void lg.end(),
-    });
+    let inp: Input;
+    try {
+      inp = openInput(0, {
+        data: (chunk) => {
+          if (!lg.write(chunk)) inp.pause();
+        },
+        end: () => void lg.end(),
+      });
+    } catch {
+      // stdin not open: multilog's read() fails, which it treats as end of input
+      await lg.end();
+      return 0;
+    }
     input = inp;
     lg.on('drain', () => {
       if (!termed) inp.resume();
