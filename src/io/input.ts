@@ -27,7 +27,10 @@ export interface Input {
   resume(): void;
   /** While paused: read exactly one byte (null at end of input). Never reads more than one byte. */
   readByte(): Promise<Buffer | null>;
-  /** Stop for good. The fd is left open (and, for stdin, Node restores its blocking mode at exit). */
+  /**
+   * Stop for good. The fd is left open (and, for stdin, Node restores its blocking mode at exit), except
+   * that a pipe/FIFO/socket input closes its fd by itself once it has reached end of input.
+   */
   close(): void;
 }
 
