@@ -12,6 +12,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { createStream, type RotatingFileStream } from 'rotating-file-stream';
+import { describeError } from '../core/errors.js';
 import { JOURNAL_VERSION, levelOf, summaryOf, type JournalEvent } from '../core/journal.js';
 import { formatLabel, fromUnix } from '../core/tai64n.js';
 import { formatRfc3339Micros } from '../core/timespec.js';
@@ -29,6 +30,8 @@ export interface JournalOptions {
   interval?: string;
   /** Archives kept. */
   maxFiles?: number;
+  /** Called on a write or rotation error (default: a warning on stderr). The journal keeps going. */
+  onError?: (err: Error) => void;
 }
 
 export interface Journal {
@@ -60,7 +63,10 @@ export function openJournal(dir: string, opts: JournalOptions = {}): Journal {
     compress: 'gzip',
     maxFiles: opts.maxFiles ?? 30,
   });
-  stream.on('error', () => {}); // rotation errors must not kill the supervisor; the next write retries
+  // A full disk or a failed rotation must not kill the supervisor: say so, and keep going.
+  const onError = opts.onError ?? ((err: Error) => process.stderr.write(`upkeep: warning: unable to write journal in ${path}: ${describeError(err)}\n`));
+  stream.on('error', onError);
+  stream.on('warning', onError);
   const logger: Logger = pino(
     {
       base: { v: JOURNAL_VERSION, host },
