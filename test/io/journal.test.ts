@@ -76,6 +76,16 @@ describe('journal writer', () => {
     expect(recs.map((r) => (r as { pid: number }).pid)).toEqual([1, 2]);
     expect(rotated[0]).toMatch(/journal-\d{8}-\d{6}-1\.jsonl\.gz$/);
   });
+  it('reports a write error without throwing', async () => {
+    const dir = tmpdir();
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(join(dir, '.upkeep', 'journal.jsonl'), { recursive: true }); // cannot be opened as a file
+    const errors: Error[] = [];
+    const j = openJournal(dir, { host: 'h', clock: new FakeClock(T0), onError: (e) => errors.push(e) });
+    j.write({ event: 'start', service: 's', pid: 1, target: '/x' });
+    await waitFor(() => errors.length > 0, 'the error callback');
+    expect(errors[0]!.message).toMatch(/journal.jsonl.*not a file/);
+  });
   it('names archives by UTC time and index', () => {
     expect(archiveName(T0, 3)).toBe('journal-20261122-101708-3.jsonl.gz');
   });
