@@ -87,14 +87,26 @@ export function unpack(b: Uint8Array, off = 0): Tai64n {
   return { sec: dv.getBigUint64(off, false), nano: dv.getUint32(off + 8, false) };
 }
 
+// Two lowercase hex digits per byte value, as one big-endian 16-bit store.
+const HEX2 = new Uint16Array(256);
+for (let i = 0; i < 256; i++) HEX2[i] = (HEX.charCodeAt(i >> 4) << 8) | HEX.charCodeAt(i & 15);
+
 /**
  * Hot-path label writer for the daemontools convention from UNIX microseconds (an exact integer Number):
  * writes "@" + 24 hex into `buf` at `off` (25 bytes); nanoseconds = usec * 1000 + 500 as daemontools does.
- * Caches the 16 seconds digits per second, so a stream of lines costs 8 hex digits each.
+ * Caches the seconds digits per second, and stores the label with ten DataView writes (4-byte words for
+ * "@" + seconds, 2 hex digits per 16-bit store for the nanoseconds): byte-by-byte stores cost tai64n
+ * about a third of its time (bench/tai64n.mjs).
  */
 export class LabelWriter {
   private cachedSec = -1;
   private readonly secHex = new Uint8Array(16);
+  private w0 = 0;
+  private w1 = 0;
+  private w2 = 0;
+  private w3 = 0;
+  private dv: DataView | undefined;
+  private dvBuf: Uint8Array | undefined;
   constructor(private readonly conv: Convention = 'daemontools') {}
 
   write(buf: Uint8Array, off: number, unixMicros: number): void {
@@ -102,16 +114,31 @@ export class LabelWriter {
     const usec = unixMicros - sec * 1e6;
     if (sec !== this.cachedSec) {
       this.cachedSec = sec;
-      const s = (TAI64_BASE + BigInt(sec) + BigInt(taiOffset(sec, this.conv))).toString(16).padStart(16, '0');
-      for (let i = 0; i < 16; i++) this.secHex[i] = s.charCodeAt(i);
+      const s = BigInt.asUintN(64, TAI64_BASE + BigInt(sec) + BigInt(taiOffset(sec, this.conv)))
+        .toString(16)
+        .padStart(16, '0');
+      const h = this.secHex;
+      for (let i = 0; i < 16; i++) h[i] = s.charCodeAt(i);
+      const word = (i: number) => ((h[i]! << 24) | (h[i + 1]! << 16) | (h[i + 2]! << 8) | h[i + 3]!) >>> 0;
+      this.w0 = word(0);
+      this.w1 = word(4);
+      this.w2 = word(8);
+      this.w3 = word(12);
     }
-    buf[off] = 64;
-    const h = this.secHex;
-    for (let i = 0; i < 16; i++) buf[off + 1 + i] = h[i]!; // cheaper than buf.set() for 16 bytes
-    let nano = usec * 1000 + 500;
-    for (let i = 24; i >= 17; i--) {
-      buf[off + i] = HEX.charCodeAt(nano & 15);
-      nano >>>= 4;
+    let dv = this.dv;
+    if (dv === undefined || this.dvBuf !== buf) {
+      dv = this.dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+      this.dvBuf = buf;
     }
+    const nano = usec * 1000 + 500;
+    dv.setUint8(off, 64);
+    dv.setUint32(off + 1, this.w0);
+    dv.setUint32(off + 5, this.w1);
+    dv.setUint32(off + 9, this.w2);
+    dv.setUint32(off + 13, this.w3);
+    dv.setUint16(off + 17, HEX2[nano >>> 24]!);
+    dv.setUint16(off + 19, HEX2[(nano >>> 16) & 255]!);
+    dv.setUint16(off + 21, HEX2[(nano >>> 8) & 255]!);
+    dv.setUint16(off + 23, HEX2[nano & 255]!);
   }
 }

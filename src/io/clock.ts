@@ -20,13 +20,22 @@ class WallClock implements Clock {
   }
 
   private anchor(): void {
-    // Sample Date at a millisecond edge so the anchor is accurate to ~1 us rather than 1 ms.
-    const start = Date.now();
-    let ms = start;
+    // Sample Date at a millisecond edge so the anchor is accurate to ~1 us rather than 1 ms. The edge lies
+    // between the previous Date.now() and the one that sees the new millisecond; if the process was
+    // preempted in between (a loaded machine), that window is milliseconds wide: wait for another edge.
     let hr = hrtime.bigint();
-    for (let i = 0; i < 100000 && ms === start; i++) {
-      hr = hrtime.bigint();
-      ms = Date.now();
+    let ms = Date.now();
+    for (let tries = 0; tries < 20; tries++) {
+      const start = ms;
+      let prev = hrtime.bigint();
+      let after = prev;
+      for (let i = 0; i < 100000 && ms === start; i++) {
+        prev = hr;
+        hr = hrtime.bigint();
+        ms = Date.now();
+        after = hrtime.bigint();
+      }
+      if (after - prev < 50_000n) break; // the edge is known to within 50 us
     }
     this.baseWallUs = ms * 1000;
     this.baseHr = hr;

@@ -11,7 +11,7 @@
 import { UsageError } from '../core/errors.js';
 import { LabelWriter, type Convention } from '../core/tai64n.js';
 import { wallClock, type Clock } from '../io/clock.js';
-import { Output, pump, StdioError } from '../io/stdio-filter.js';
+import { Output, OUT_SIZE, pump, StdioError } from '../io/stdio-filter.js';
 
 export const HELP = `usage: tai64n [--tai daemontools|s6]
 
@@ -50,6 +50,7 @@ export async function main(args: string[], clock: Clock = wallClock()): Promise<
     await pump(0, out, (i, n) => {
       let now = clock.nowMicros();
       let lines = 0;
+      let pos = out.pos; // kept in a local in this loop, written back before any flush
       while (i < n) {
         if (!midLine) {
           // Re-read the clock every CLOCK_EVERY lines: see the comment at the top.
@@ -57,21 +58,28 @@ export async function main(args: string[], clock: Clock = wallClock()): Promise<
             lines = 0;
             now = clock.nowMicros();
           }
-          out.room(26);
-          labels.write(b, out.pos, now);
-          b[out.pos + 25] = 32;
-          out.pos += 26;
+          if (pos + 26 > OUT_SIZE) {
+            out.pos = pos;
+            out.flush();
+            pos = 0;
+          }
+          labels.write(b, pos, now);
+          b[pos + 25] = 32;
+          pos += 26;
         }
         const nl = b.indexOf(10, i);
-        if (nl < 0 || nl >= n) {
-          out.move(i, n);
-          midLine = true;
-          return;
+        const end = nl < 0 || nl >= n ? n : nl + 1;
+        if (pos + (end - i) > OUT_SIZE) {
+          out.pos = pos;
+          out.flush();
+          pos = 0;
         }
-        out.move(i, nl + 1);
-        midLine = false;
-        i = nl + 1;
+        b.copyWithin(pos, i, end);
+        pos += end - i;
+        midLine = end === n && b[n - 1] !== 10;
+        i = end;
       }
+      out.pos = pos;
     });
     out.flush();
   } catch (err) {
