@@ -41,6 +41,32 @@ export function readStamp(buf: Uint8Array, start: number, out: Stamp): void {
   out.nano = nano;
 }
 
+/**
+ * hasLabel + readStamp in one pass (the reader's per-line hot path): true and `out` set when
+ * buf[start..end) starts with a label, else false and `out` untouched.
+ */
+export function takeStamp(buf: Uint8Array, start: number, end: number, out: Stamp): boolean {
+  if (end - start < 25 || buf[start] !== 64 || buf[start + 1] !== 52 || buf[start + 2] !== 48 || buf[start + 3] !== 48) return false;
+  if (end - start > 25 && buf[start + 25] !== 32) return false;
+  let tai = 0;
+  let bad = 0;
+  for (let i = start + 4; i < start + 17; i++) {
+    const v = HEXVAL[buf[i]!]!;
+    bad |= v;
+    tai = tai * 16 + v;
+  }
+  let nano = 0;
+  for (let i = start + 17; i < start + 25; i++) {
+    const v = HEXVAL[buf[i]!]!;
+    bad |= v;
+    nano = nano * 16 + v;
+  }
+  if (bad < 0) return false;
+  out.tai = tai;
+  out.nano = nano;
+  return true;
+}
+
 /** Compares two stamps: negative, zero or positive. */
 export function compareStamp(a: Stamp, b: Stamp): number {
   return a.tai - b.tai || a.nano - b.nano;

@@ -9,7 +9,7 @@
 // for the file it was reading), oldest first.
 import { closeSync, fstatSync, openSync, readSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Stamp, hasLabel, readStamp, parseStamp, lineHash, formatStamp } from '../core/logline.js';
+import { type Stamp, takeStamp, parseStamp, lineHash, formatStamp } from '../core/logline.js';
 import { type DirPosition, type Listed, candidates } from '../core/cursor.js';
 
 const ARCHIVE_RE = /^@[0-9a-fA-F]{24}\.[su]$/;
@@ -89,6 +89,8 @@ export class DirReader {
   ls = 0;
   le = 0;
   labelled = false;
+  /** The line ends with "\n" in buf (at `le`): false only for a finished file's unterminated last line. */
+  nl = false;
   /** Lines at or before this stamp are not to be given (a cursor resumed by time). */
   after: Stamp | null = null;
   /** Name, inode and end offset (after "\n") of the current line's file. */
@@ -180,10 +182,9 @@ export class DirReader {
     this.le = e;
     this.pos = next;
     this.lineEnd = this.bufFile + next;
-    if (hasLabel(this.buf, s, e)) {
-      this.labelled = true;
-      readStamp(this.buf, s, this.stamp);
-    } else this.labelled = false; // keeps the stamp of the previous line
+    this.nl = next > e;
+    this.labelled = takeStamp(this.buf, s, e, this.stamp);
+    // (unlabelled: keeps the stamp of the previous line)
   }
 
   /** Reads more of the open file into buf; false at (current) end of file. */
