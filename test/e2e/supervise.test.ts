@@ -40,8 +40,8 @@ describe('upkeep supervise: start-up', () => {
     const unix = Number(st.bytes.readBigUInt64BE(0) - (1n << 62n) - 10n);
     expect(Math.abs(unix - Date.now() / 1000)).toBeLessThan(30);
     expect(st.bytes.readUInt32BE(8) % 1000).toBe(500);
-    expect(startedPids(dir)).toEqual([st.pid]);
     await waitFor(() => existsSync(join(dir, 'info')), 'info file');
+    expect(startedPids(dir)).toEqual([st.pid]);
     expect(readFileSync(join(dir, 'info'), 'latin1')).toBe(`0:${dir}\n`);
     const mode = (p: string) => statSync(join(dir, 'supervise', p)).mode;
     expect((mode('') & 0o777).toString(8)).toBe('700');
@@ -115,8 +115,10 @@ describe('upkeep supervise: start-up', () => {
     await waitStatus(b, (s) => s.pid !== 0, 'debian up');
     const ours = await upkeep(['supervise', b]);
     expect([ours.code, ours.stderr.toString()]).toEqual([111, `supervise: fatal: unable to acquire ${b}/supervise/lock: temporary failure\n`]);
-    expect(startedPids(a)).toHaveLength(1);
-    expect(startedPids(b)).toHaveLength(1);
+    for (const d of [a, b]) {
+      await waitFor(() => startedPids(d).length > 0, 'pid recorded');
+      expect(startedPids(d)).toHaveLength(1); // the refused supervisor started nothing
+    }
   });
 });
 
@@ -145,6 +147,7 @@ describe('upkeep supervise: control letters (sent by Debian svc)', () => {
     const second = await waitStatus(dir, (s) => s.pid !== 0, 'up again');
     await debSvc(['-t', dir]);
     const third = await waitStatus(dir, (s) => s.pid !== 0 && s.pid !== second.pid, 'restarted after t');
+    await waitFor(() => startedPids(dir).length === 3, 'third pid recorded');
     expect(startedPids(dir)).toEqual([first.pid, second.pid, third.pid]);
   });
 
@@ -260,9 +263,11 @@ describe('upkeep supervise: restart policy', () => {
     await waitFor(() => sup.stderr().split('\n').length > 2, 'a second warning');
     expect(sup.stderr().split('\n')[1]).toBe(`supervise: warning: unable to start ${dir}/run: access denied`);
     chmodSync(join(dir, 'run'), 0o755);
-    await svc(['-u', dir]);
-    const up = await waitStatus(dir, (s) => s.pid !== 0, 'finally up');
+    // No command this time: the backoff timer (2 s after two failures) retries by itself.
+    const up = await waitStatus(dir, (s) => s.pid !== 0, 'up after the automatic retry', 5000);
+    await waitFor(() => startedPids(dir).length > 0, 'run started');
     expect(startedPids(dir)).toEqual([up.pid]);
+    expect(sup.stderr().split('\n')).toHaveLength(3);
   });
 });
 
