@@ -3,21 +3,22 @@
 // Benchmarks print and record ratios; they are not tests and never fail on a missed target.
 import { spawnSync } from 'node:child_process';
 import { cpus, loadavg, totalmem } from 'node:os';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as multilog from './multilog-throughput.mjs';
 import * as memory from './multilog-memory.mjs';
 import * as tai64n from './tai64n-throughput.mjs';
 import * as startup from './startup.mjs';
-import { OUT, ROOT, fmt, table } from './lib.mjs';
+import { OUT, ROOT, WORK, fmt, table } from './lib.mjs';
 
 const BENCHES = [multilog, memory, tai64n, startup];
 
-const USAGE = `usage: node bench/run.mjs [--quick] [--as-peer] [--reps N] [--size MB] [--tai-size MB]
+const USAGE = `usage: node bench/run.mjs [--quick] [--as-peer] [--keep] [--reps N] [--size MB] [--tai-size MB]
        [--long-mb MB] [--long-count N] [--single-mb MB] [--mem-reps N] [--startup-runs N] [--seed N]
        [--timeout SEC] [${BENCHES.map((b) => b.name).join('|')} ...]
   --quick     small inputs for development (20 MB, lines of 5 MB, one 30 MB line, 3 reps)
   --as-peer   validation: run Debian's programs in place of upkeep's (ratios should be ~1.0)
+  --keep      keep the log dirs and outputs in bench/out/run/
 Environment: BENCH_SIZE_MB, BENCH_TAI_SIZE_MB, BENCH_REPS, BENCH_LONG_MB, BENCH_LONG_COUNT, BENCH_SINGLE_MB.`;
 
 function parse(argv) {
@@ -30,7 +31,7 @@ function parse(argv) {
     sizeMB: num(env.BENCH_SIZE_MB, quick ? 20 : 200),
     taiSizeMB: num(env.BENCH_TAI_SIZE_MB, undefined),
     reps: num(env.BENCH_REPS, quick ? 3 : 7),
-    memReps: 1,
+    memReps: quick ? 1 : 3,
     longMB: num(env.BENCH_LONG_MB, quick ? 5 : 50),
     longCount: num(env.BENCH_LONG_COUNT, 4),
     singleMB: num(env.BENCH_SINGLE_MB, quick ? 30 : 300),
@@ -39,6 +40,7 @@ function parse(argv) {
     startupRounds: 5,
     seed: 1,
     timeoutSec: 300,
+    keep: false,
     names: [],
   };
   const flags = {
@@ -49,6 +51,7 @@ function parse(argv) {
     const a = argv[i];
     if (a === '--quick') continue;
     if (a === '--as-peer') ctx.asPeer = true;
+    else if (a === '--keep') ctx.keep = true;
     else if (a === '-h' || a === '--help') return null;
     else if (flags[a]) {
       const v = Number(argv[++i]);
@@ -103,6 +106,8 @@ async function main() {
     r.seconds = (Date.now() - t0) / 1000;
     reports.push(r);
   }
+  // The log dirs and outputs take a GB or two at full size; --keep leaves them in bench/out/run/ to inspect.
+  if (!ctx.keep) rmSync(WORK, { recursive: true, force: true });
   const finished = new Date();
 
   const sizes = `log lines ${ctx.sizeMB} MB (tai64n ${ctx.taiSizeMB} MB), long lines ${ctx.longCount} x ${ctx.longMB} MB, one line of ${ctx.singleMB} MB`;
