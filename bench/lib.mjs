@@ -136,6 +136,7 @@ export function table(header, rows) {
 /** The first line of a failed run's stderr, for the report. */
 export function why(res) {
   if (res.ok) return '';
+  if (res.timedOut) return 'timeout: ' + res.stderr.split('\n').at(-1);
   const first = res.stderr.split('\n').find((l) => l.trim()) ?? '';
   return `exit ${res.exit}${res.timedOut ? ' (timeout)' : ''}${first ? ': ' + first.slice(0, 120) : ''}`;
 }

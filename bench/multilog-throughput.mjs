@@ -65,6 +65,8 @@ function checkPlain(dir, input) {
   return tail.equals(body) ? null : 'the log is not the tail of the input';
 }
 
+const filteredLines = new Map();
+
 /** Filter script: exactly the input's ERROR lines, all retained (they fit in the log dir), each labelled. */
 function checkFilter(dir, input) {
   let n = 0;
@@ -76,6 +78,7 @@ function checkFilter(dir, input) {
       n++;
     }
   }
+  filteredLines.set(dir, n);
   return n === input.errorLines ? null : `${n} lines logged, ${input.errorLines} ERROR lines in the input`;
 }
 
@@ -124,6 +127,7 @@ export async function run(ctx) {
       cpu: median(okRuns.map((r) => r.cpu)),
       maxRssKB: maxOf(rs.map((r) => r.maxRssKB)),
       check: checks.get(s.id) ?? null,
+      linesLogged: filteredLines.get(join(cwd, s.argv.at(-1))) ?? null,
       failure: rs.find((r) => !r.ok) ? why(rs.find((r) => !r.ok)) : null,
       walls: rs.map((r) => r.wall),
     };
@@ -153,7 +157,7 @@ export async function run(ctx) {
       fmt(st.bestMbps, 1),
       fmt(st.cpu, 2),
       fmt(st.maxRssKB / 1024, 1),
-      st.failure ?? (st.check ? 'CHECK FAILED: ' + st.check : 'ok'),
+      st.failure ?? (st.check ? 'CHECK FAILED: ' + st.check : st.linesLogged === null ? 'ok' : `ok, ${st.linesLogged} lines logged`),
     ];
   });
   const markdown =
