@@ -275,7 +275,7 @@ export class Logger extends EventEmitter {
         this.finished = true;
         this.releaseAll();
         this.rejectDone(e);
-        this.emit('error', e);
+        if (this.listenerCount('error') > 0) this.emit('error', e);
       },
     );
   }
