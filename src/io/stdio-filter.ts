@@ -4,7 +4,6 @@
 // and a blocking read() on the main thread never ties up libuv's thread pool. If stdin turns out to be
 // non-blocking (EAGAIN), the rest is read through a net.Socket on the event loop instead.
 import { readSync, writeSync } from 'node:fs';
-import { Socket } from 'node:net';
 
 export const IN_SIZE = 1 << 16;
 export const OUT_SIZE = 1 << 18;
@@ -103,6 +102,7 @@ export async function pump(fd: number, out: Output, onChunk: (start: number, end
 }
 
 async function pumpAsync(fd: number, out: Output, onChunk: (start: number, end: number) => void): Promise<void> {
+  const { Socket } = await import('node:net'); // rarely needed: keep it out of start-up
   const sock = new Socket({ fd, readable: true, writable: false });
   try {
     for await (const chunk of sock as AsyncIterable<Buffer>) {
