@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import {
   backoffMs,
   DEFAULT_POLICY,
@@ -238,5 +239,109 @@ describe('supervise state machine: restart policy', () => {
     const d = new Run(true);
     d.boot();
     expect(d.send({ type: 'terminate', now: ms(1) })).toEqual(['status:0/0/d', 'status:0/0/d', 'status:0/0/d', 'exit']);
+  });
+});
+
+describe('supervise state machine: invariants under random event sequences', () => {
+  type Input =
+    | { k: 'control'; c: string }
+    | { k: 'exit' }
+    | { k: 'stranger-exit' }
+    | { k: 'timer'; t: 'restart' | 'kill' }
+    | { k: 'terminate' }
+    | { k: 'wait'; ms: number };
+  const input = fc.oneof(
+    fc.record({ k: fc.constant('control' as const), c: fc.constantFrom(...'udopchaitkxz') }),
+    fc.constant({ k: 'exit' as const }),
+    fc.constant({ k: 'stranger-exit' as const }),
+    fc.record({ k: fc.constant('timer' as const), t: fc.constantFrom('restart' as const, 'kill' as const) }),
+    fc.constant({ k: 'terminate' as const }),
+    fc.record({ k: fc.constant('wait' as const), ms: fc.integer({ min: 0, max: 5000 }) }),
+  );
+
+  it('holds for every sequence (the world answers spawns at once; timers fire only when armed)', () => {
+    fc.assert(
+      fc.property(fc.boolean(), fc.boolean(), fc.array(fc.boolean(), { maxLength: 50 }), fc.array(input, { maxLength: 60 }), (down, kt, spawnOk, inputs: Input[]) => {
+        const policy: Policy = { ...DEFAULT_POLICY, killTimeoutMs: kt ? 500 : 0 };
+        let s = initialState(T0, down, policy);
+        let now = 0;
+        let nextPid = 1000;
+        let spawnIdx = 0;
+        const armed = new Set<string>();
+        let exited = false;
+        const apply = (ev: Event): void => {
+          const before = s;
+          const r = step(s, ev);
+          s = r.state;
+          if (exited) expect(r.effects).toEqual([]);
+          if (s.pid !== before.pid) expect(s.stamp).toBe(ev.now);
+          else expect(s.stamp).toBe(before.stamp);
+          const pending: Event[] = [];
+          for (const e of r.effects) {
+            switch (e.type) {
+              case 'spawn':
+                expect(s.pid).toBe(0); // never a second process while one runs
+                expect(['up', 'once']).toContain(s.want);
+                pending.push(spawnOk[spawnIdx++ % Math.max(spawnOk.length, 1)] === false
+                  ? { type: 'spawn-failed', now: ms(now) }
+                  : { type: 'spawned', pid: nextPid++, now: ms(now) });
+                break;
+              case 'status':
+                expect(e.status.pid).toBe(s.pid);
+                break;
+              case 'signal':
+                expect(e.pid).toBe(before.pid);
+                expect(e.pid).not.toBe(0);
+                break;
+              case 'arm':
+                armed.add(e.timer);
+                break;
+              case 'disarm':
+                armed.delete(e.timer);
+                break;
+              case 'exit':
+                expect(s.pid).toBe(0);
+                exited = true;
+                break;
+            }
+          }
+          expect(s.phase === 'up').toBe(s.pid !== 0);
+          if (!exited && s.phase !== 'starting') expect(armed.has('restart')).toBe(s.phase === 'backoff');
+          for (const p of pending) apply(p);
+          expect(s.phase).not.toBe('starting'); // always answered at once
+          // Never stuck: a service wanted up is running or has a restart scheduled.
+          if (s.want === 'up' && !s.exiting) expect(['up', 'backoff']).toContain(s.phase);
+        };
+        apply({ type: 'boot', now: ms(now) });
+        for (const i of inputs) {
+          switch (i.k) {
+            case 'control':
+              apply({ type: 'control', byte: i.c.charCodeAt(0), now: ms(now) });
+              break;
+            case 'exit':
+              if (s.pid !== 0) apply({ type: 'exited', pid: s.pid, now: ms(now) });
+              break;
+            case 'stranger-exit':
+              apply({ type: 'exited', pid: 1, now: ms(now) });
+              break;
+            case 'timer':
+              if (armed.has(i.t)) {
+                armed.delete(i.t);
+                apply({ type: 'timer', timer: i.t, now: ms(now) });
+              }
+              break;
+            case 'terminate':
+              apply({ type: 'terminate', now: ms(now) });
+              break;
+            case 'wait':
+              now += i.ms;
+              break;
+          }
+          if (s.phase === 'exited') expect(exited).toBe(true);
+          if (s.pid === 0 && s.phase !== 'exited') expect(armed.has('kill')).toBe(false);
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 });
