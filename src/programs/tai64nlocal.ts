@@ -62,8 +62,8 @@ export async function main(args: string[]): Promise<number> {
 const NL = 10;
 const AT = 64;
 
-/** The line state machine, fed chunk by chunk. */
-class Converter {
+/** The line state machine, fed chunk by chunk (exported for test/e2e/tai64nlocal-chunks.test.ts). */
+export class Converter {
   /** True while copying the rest of a line whose start has been handled. */
   private midLine = false;
   /** A label seen at a line start whose end is not in sight yet ("@" and hex digits only). */
