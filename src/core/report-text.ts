@@ -1,6 +1,6 @@
 // The report as text: a summary table, then the details of each service. Colours (ANSI) only when the
 // caller says so (a terminal, and NO_COLOR unset).
-import type { ReportModel, ServiceReport, FlapInfo } from './report.js';
+import type { ReportModel, FlapInfo } from './report.js';
 import { formatDuration as dur } from './timespec.js';
 
 export interface TextOptions {

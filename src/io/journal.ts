@@ -42,7 +42,6 @@ export interface Journal {
   readonly stream: RotatingFileStream;
 }
 
-const p2 = (n: number): string => (n < 10 ? '0' : '') + n;
 
 /** `journal-YYYYMMDD-HHMMSS-N.jsonl.gz` from UNIX microseconds (UTC). */
 export function archiveName(micros: number, index: number): string {
