@@ -205,6 +205,19 @@ describe('multilog vs Debian: = status files', () => {
   });
 });
 
+describe('multilog vs Debian: stderr that cannot be written', () => {
+  // multilog ignores failed writes to stderr (djb's strerr/buffer_2): `e` lines and warnings are lost, the
+  // log is not, and a fatal error still exits 111.
+  peer.concurrent('stderr is /dev/full: e output is dropped, logging goes on, clean exit 0', async () => {
+    const [deb] = await same({ args: ['e', './d', '=st'], input: 'a\nb\n' + 'x'.repeat(300) + '\nlast\n', stderrTo: '/dev/full' }, 'full-e');
+    expect(deb.codes).toEqual([0]);
+  });
+  peer.concurrent('stderr is /dev/full: a fatal start-up error still exits 111', async () => {
+    const [deb] = await same({ args: ['./missing/x'], input: 'a\n', stderrTo: '/dev/full' }, 'full-fatal');
+    expect(deb.codes).toEqual([111]);
+  });
+});
+
 describe('multilog vs Debian: fatal start-up errors', () => {
   const cases: [string, Case][] = [
     ['logdir whose parent is missing', { args: ['./missing/sub'], input: 'a\n' }],

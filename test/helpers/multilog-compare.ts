@@ -192,6 +192,8 @@ export interface Case extends Run {
   then?: Run[];
   env?: Record<string, string>;
   umask?: string;
+  /** stderr redirected to this path (e.g. /dev/full) instead of being captured */
+  stderrTo?: string;
 }
 
 export interface Outcome {
@@ -220,7 +222,7 @@ export function runOnce(
   impl: Impl,
   w: string,
   r: Run,
-  opts: { env?: Record<string, string>; umask?: string } = {},
+  opts: { env?: Record<string, string>; umask?: string; stderrTo?: string } = {},
 ): Promise<{ code: number | null; signal: string | null; stderr: Buffer; stdout: Buffer }> {
   const input = typeof r.input === 'string' ? Buffer.from(r.input, 'latin1') : (r.input ?? Buffer.alloc(0));
   const feed = r.feed ?? 'file';
@@ -232,7 +234,8 @@ export function runOnce(
   }
   const argv = [...impl.argv, ...subst(r.args, w)];
   return new Promise((resolve, reject) => {
-    const child = spawn('/bin/sh', ['-c', 'umask "$0"; exec "$@"', opts.umask ?? '022', ...argv], {
+    const script = opts.stderrTo === undefined ? 'umask "$0"; exec "$@"' : `umask "$0"; exec "$@" 2>'${opts.stderrTo}'`;
+    const child = spawn('/bin/sh', ['-c', script, opts.umask ?? '022', ...argv], {
       cwd: w,
       env: baseEnv(opts.env),
       stdio: [fd ?? 'pipe', 'pipe', 'pipe'],
@@ -264,7 +267,7 @@ export async function runCase(impl: Impl, scratch: Scratch, c: Case, tag = 'case
   const t0 = nowMicros();
   const start = Date.now();
   for (const r of [c, ...(c.then ?? [])]) {
-    const res = await runOnce(impl, w, r, { env: c.env, umask: c.umask });
+    const res = await runOnce(impl, w, r, { env: c.env, umask: c.umask, stderrTo: c.stderrTo });
     codes.push(res.code);
     signals.push(res.signal);
     errs.push(res.stderr);
