@@ -358,11 +358,12 @@ export class Logger extends EventEmitter {
               let fits = true;
               for (let j = 0; j < nOut; j++) if (OUT_CAP - outs[j]!.len < n + STAMP_LEN) fits = false;
               if (fits) {
+                const st = this.stamp;
                 for (let j = 0; j < nOut; j++) {
                   const o = outs[j]!;
                   const b = o.buf;
                   let l = o.len;
-                  this.stamp.copy(b, l);
+                  b.set(st, l);
                   l += STAMP_LEN;
                   chunk.copy(b, l, pos, nl + 1);
                   o.len = l + n;
