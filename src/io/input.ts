@@ -61,8 +61,14 @@ class StreamInput implements Input {
         return !this.paused;
       },
     };
-    const opts = { fd, readable: true, writable: false, onread } as unknown as ConstructorParameters<typeof Socket>[0];
-    this.sock = isTty(fd) ? new TtyReadStream(fd, opts as object) : new Socket(opts);
+    if (isTty(fd)) {
+      // tty.ReadStream ignores `onread`: plain 'data' events (a terminal delivers a line per read anyway).
+      this.sock = new TtyReadStream(fd);
+      this.sock.on('data', (b: Buffer) => this.on.data(b));
+    } else {
+      const opts = { fd, readable: true, writable: false, onread } as unknown as ConstructorParameters<typeof Socket>[0];
+      this.sock = new Socket(opts);
+    }
     this.sock.on('end', () => this.finish());
     this.sock.on('error', (e) => this.finish(e));
   }
