@@ -58,7 +58,7 @@ describe('multilog vs Debian: crash recovery at start-up', () => {
       const diffs: string[] = [];
       await pool(
         combos.filter((c) => c.current === current),
-        4,
+        2, // five such tests run concurrently: at most 5 x 2 x 2 processes at once
         async (combo) => {
           const c: Case = { args: ['./d'], input: 'new line\n', setup: layout(combo) };
           const [deb, cand] = await runBoth(scratch, c, 'rec');

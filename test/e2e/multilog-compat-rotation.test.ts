@@ -39,6 +39,9 @@ async function rotates(c: Case, tag: string, dir: string, s: number, opts: { sta
   for (const o of [deb, cand]) {
     expect(rotationProblems(o.entries, dir, s), `${o.impl.name}: rotation rule in ${dir}`).toEqual([]);
     if (opts.stamped) expect(stampProblems(lineLabels(logStream(o.entries, dir)), o.t0, o.t1), `${o.impl.name}: stamps`).toEqual([]);
+    // Old-file names carry the moment each file was finished: sane daemontools labels, in order.
+    const names = oldFiles(o.entries, dir).map((e) => e.name.split('/').pop()!.slice(0, 25));
+    expect(stampProblems(names, o.t0, o.t1), `${o.impl.name}: old-file name labels`).toEqual([]);
   }
   expect(oldFiles(deb.entries, dir).length, 'the reference rotated at all').toBeGreaterThan(0);
   return [deb, cand];

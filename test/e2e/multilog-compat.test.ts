@@ -2,7 +2,22 @@
 // fatal start-up errors. Each case runs both programs in two separate trees with the same input (a regular
 // file, or a pipe written fully then closed), umask, TZ and environment; the trees, stderr and exit codes must
 // match byte for byte once TAI64N labels are masked. MULTILOG_CANDIDATE=debian runs Debian against itself
-// (validates the masking: every case must pass then).
+// (validates the masking: every case must pass then); MULTILOG_UPKEEP=/path/bin/upkeep runs a private build.
+//
+// The matrix is spread over five files: this one (actions, line handling, patterns, =, stderr, fatal errors),
+// -rotation (s, n, processors, reopening current), -recovery (every start-up crash layout), -live (ALRM, TERM,
+// lock conflicts between the two programs) and -fuzz (seeded random scripts, inputs and rotations).
+//
+// Not tested here (each needs a 5 s pause or a special filesystem; checked by hand where noted):
+// - write errors after start-up ("unable to write to DIR/current, pausing: out of disk space", retried every
+//   5 s): needs a tiny filesystem (a tmpfs mount, root). By hand on a 64 KiB tmpfs both pause, warn and
+//   recover without loss, unless stderr is on the full filesystem too (see the /dev/full cases below).
+// - a processor killed by a signal: Debian warns twice ("processor crashed in DIR, pausing: <stale errno>",
+//   then "processor failed in DIR, pausing") and pauses 10 s; a processor that cannot start (no `state`)
+//   is retried forever; an @ name collision pauses 5 s.
+// - SIGTERM/SIGALRM while paused on a write error (Debian blocks them until the write succeeds).
+// - stderr on a broken pipe (Debian dies of SIGPIPE), descriptors above 2 inherited from multilog's parent
+//   (Debian passes them on to processors), stdin opened O_NONBLOCK by the parent (Debian treats EAGAIN as EOF).
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect } from 'vitest';
