@@ -30,6 +30,9 @@ export async function main(args: string[]): Promise<number> {
   } catch (err) {
     throw new FatalError(`unable to chdir to ${dir}`, err);
   }
+  // A supervisor must not die because whoever read its stderr went away (EPIPE): warnings are lost, the
+  // service keeps being supervised.
+  process.stderr.on('error', () => {});
   const service = new Service({ dir });
   await service.start();
   const onSignal = (): void => service.stop();

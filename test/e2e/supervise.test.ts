@@ -271,6 +271,20 @@ describe('upkeep supervise: restart policy', () => {
   });
 });
 
+describe('upkeep supervise: robustness', () => {
+  it('survives the loss of its stderr (EPIPE on a warning)', async () => {
+    const dir = serviceDir(null);
+    const sup = startSupervisor('upkeep', dir);
+    await waitFor(() => sup.stderr().includes('\n'), 'the first warning');
+    sup.proc.stderr!.destroy(); // nobody reads supervise's stderr any more
+    await svc(['-u', dir]); // another failed start: its warning meets EPIPE
+    writeFileSync(join(dir, 'run'), SLEEPER, { mode: 0o755 });
+    await svc(['-u', dir]);
+    await waitStatus(dir, (s) => s.pid !== 0, 'started by a supervisor that is still alive');
+    expect(sup.proc.exitCode).toBeNull();
+  });
+});
+
 describe('upkeep supervise: stopping', () => {
   it.each(['SIGTERM', 'SIGINT'] as const)('%s to supervise stops the service (TERM, CONT) and exits 0 (documented; daemontools orphans it)', async (signal) => {
     const dir = serviceDir(SLEEPER);
