@@ -3,7 +3,7 @@
 // prints as a 64-bit unsigned number), the other fields are zero-padded to 2, the nanoseconds to at least 9
 // digits (a value >= 10^9 is printed as is). RFC 3339 (an upkeep extra) is
 // "YYYY-MM-DDTHH:MM:SS.NNNNNNNNN" followed by "Z" (UTC) or the offset "+01:00" (local time).
-import { TAI64_BASE, toUnix, type Convention } from './tai64n.js';
+import { fromUnix, TAI64_BASE, toUnix, type Convention } from './tai64n.js';
 import { localtime, newTm, UTC, type Tm, type Zone } from './tz.js';
 
 export interface LocalFormat {
@@ -56,11 +56,23 @@ export function labelUnixSeconds(sec: bigint, conv: Convention = 'daemontools'):
 }
 
 /**
+ * localtime() of a label's seconds field. In the s6 convention a label can name an inserted leap second,
+ * which UNIX time cannot: it is shown as second 60 of the minute before, as s6-tai64nlocal shows it.
+ */
+function labelTm(zone: Zone, sec: bigint, conv: Convention | undefined, out: Tm): Tm | null {
+  const unix = labelUnixSeconds(sec, conv);
+  if (conv !== 's6' || fromUnix(unix, 0, 's6').sec === sec) return localtime(zone, unix, out);
+  const tm = localtime(zone, unix - 1n, out);
+  if (tm) tm.sec += 1;
+  return tm;
+}
+
+/**
  * Converts one label (seconds field and nanoseconds) to text; null where Debian's tai64nlocal would
  * crash (localtime() fails: the year does not fit a C int).
  */
 export function formatLabelTime(zone: Zone, sec: bigint, nano: number, fmt: LocalFormat = {}): string | null {
-  const tm = localtime(fmt.utc ? UTC : zone, labelUnixSeconds(sec, fmt.convention), newTm());
+  const tm = labelTm(fmt.utc ? UTC : zone, sec, fmt.convention, newTm());
   if (tm === null) return null;
   const { head, tail } = formatTm(tm, fmt.rfc3339 === true, fmt.utc === true);
   return head + formatNanos(nano) + tail;
@@ -123,7 +135,7 @@ export class LabelFormatter {
     for (let i = 0; i < 16; i++) key[i] = b[off + i]!;
     this.valid = true;
     const sec = (BigInt(hi) << 32n) | BigInt(lo);
-    const tm = localtime(this.fmt.utc ? UTC : this.zone, labelUnixSeconds(sec, this.fmt.convention), this.tm);
+    const tm = labelTm(this.fmt.utc ? UTC : this.zone, sec, this.fmt.convention, this.tm);
     if (tm === null) return (this.ok = false);
     const { head, tail } = formatTm(tm, this.fmt.rfc3339 === true, this.fmt.utc === true);
     this.head = latin1(head);

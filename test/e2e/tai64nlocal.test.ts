@@ -236,15 +236,19 @@ describe('upkeep tai64nlocal beyond Debian', () => {
     const r = prng(3);
     const lines = [s6.trim()];
     for (let i = 0; i < 500; i++) {
-      // s6 labels: UNIX + 10 + leap seconds, 1972 .. 2100, skipping the leap seconds themselves
+      // s6 labels: UNIX + 10 + leap seconds, 1972 .. 2100
       const t = BigInt(Math.floor(80e6 + r() * 4e9));
       const leaps = [78796800, 94694400, 126230400, 157766400, 189302400, 220924800, 252460800, 283996800, 315532800,
         362793600, 394329600, 425865600, 489024000, 567993600, 631152000, 662688000, 709948800, 741484800, 773020800,
         820454400, 867715200, 915148800, 1136073600, 1230768000, 1341100800, 1435708800, 1483228800].filter((l) => BigInt(l) <= t).length;
       lines.push(label(t + BigInt(leaps), Math.floor(r() * 1e9)) + ' s6');
     }
+    // and the leap seconds themselves (23:59:60 UTC), and the seconds around them
+    for (const l of ['@40000000586846a4', '@40000000586846a3', '@40000000586846a5', '@4000000004b2580a', '@400000002c4f0bf5'])
+      lines.push(l + '3b9ac9ff leap');
     const inp = lines.join('\n') + '\n';
     const want = spawnSync('s6-tai64nlocal', [], { input: inp, env: envWith('Europe/Berlin') });
+    expect(want.stdout.toString()).toContain(':60.999999999 leap');
     const got = await ours(inp, envWith('Europe/Berlin'), ['--tai', 's6']);
     expect(got.stdout.toString()).toBe(want.stdout.toString());
   });
