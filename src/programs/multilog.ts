@@ -1,5 +1,7 @@
 // `upkeep multilog script...`: daemontools multilog. A thin shell around the engine (src/io/multilog.ts):
 // stdin, SIGTERM/SIGALRM, exit code. Every argument is a script action, even `--help` (see HELP).
+import { writeSync } from 'node:fs';
+import { FatalError } from '../core/errors.js';
 import { parseScript } from '../core/script.js';
 import { wallClock } from '../io/clock.js';
 import { openInput, type Input } from '../io/input.js';
@@ -44,12 +46,20 @@ export async function main(args: string[]): Promise<number> {
   process.on('SIGTERM', onTerm);
   process.on('SIGALRM', onAlrm);
   try {
-    const lg = await Logger.open({
-      script: parseScript(args),
-      clock: wallClock(),
-      stderr: (b) => void process.stderr.write(Buffer.from(b)),
-      baseDir: process.cwd(),
-    });
+    let lg: Logger;
+    try {
+      let baseDir: string;
+      try {
+        baseDir = process.cwd();
+      } catch (e) {
+        throw new FatalError('unable to switch to current directory', e);
+      }
+      lg = await Logger.open({ script: parseScript(args), clock: wallClock(), stderr: toStderr, baseDir });
+    } catch (e) {
+      if (!(e instanceof FatalError)) throw e;
+      toStderr(Buffer.from(`multilog: fatal: ${e.message}\n`));
+      return e.exitCode;
+    }
     logger = lg;
     let inp: Input;
     try {
@@ -76,6 +86,23 @@ export async function main(args: string[]): Promise<number> {
   } finally {
     process.off('SIGTERM', onTerm);
     process.off('SIGALRM', onAlrm);
+  }
+}
+
+/**
+ * multilog writes stderr with blocking writes and ignores failures (a full or closed stderr must not stop
+ * the logging). A non-blocking stderr that is momentarily full gets the rest through Node's queue.
+ */
+function toStderr(b: Uint8Array): void {
+  let off = 0;
+  try {
+    while (off < b.length) off += writeSync(2, b, off, b.length - off);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EAGAIN') {
+      process.stderr.on('error', () => {});
+      process.stderr.write(Buffer.from(b.subarray(off)));
+    }
+    // anything else (ENOSPC on /dev/full, EPIPE, EBADF): dropped, as multilog does
   }
 }
 
