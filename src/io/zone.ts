@@ -8,8 +8,15 @@ import { parsePosixTz, parseTzif, tzfileDefault, utcZone, type TzFile, type Zone
 const TZDEFAULT = '/etc/localtime';
 const DEFAULT_TZDIR = '/usr/share/zoneinfo';
 
-function readTzif(name: string, env: NodeJS.ProcessEnv): TzFile | null {
-  const dir = env.TZDIR ? env.TZDIR : DEFAULT_TZDIR;
+/** Where glibc looks (compiled in); a parameter only so that tests can point elsewhere. */
+export interface ZonePaths {
+  tzdefault: string;
+  tzdir: string;
+}
+const SYSTEM: ZonePaths = { tzdefault: TZDEFAULT, tzdir: DEFAULT_TZDIR };
+
+function readTzif(name: string, env: NodeJS.ProcessEnv, paths: ZonePaths): TzFile | null {
+  const dir = env.TZDIR ? env.TZDIR : paths.tzdir;
   const path = name.startsWith('/') ? name : `${dir}/${name}`;
   let bytes: Uint8Array;
   try {
@@ -21,20 +28,20 @@ function readTzif(name: string, env: NodeJS.ProcessEnv): TzFile | null {
 }
 
 /** The zone localtime() would use under this environment (default: the process's). */
-export function loadZone(env: NodeJS.ProcessEnv = process.env): Zone {
+export function loadZone(env: NodeJS.ProcessEnv = process.env, paths: ZonePaths = SYSTEM): Zone {
   let tz = env.TZ;
   if (tz === '') tz = 'Universal';
   if (tz !== undefined && tz.startsWith(':')) tz = tz.slice(1);
-  if (tz === undefined) tz = TZDEFAULT;
+  if (tz === undefined) tz = paths.tzdefault;
   if (tz !== '') {
-    const file = readTzif(tz, env);
+    const file = readTzif(tz, env, paths);
     if (file) return file;
   }
-  if (tz === '' || tz === TZDEFAULT) return utcZone();
+  if (tz === '' || tz === paths.tzdefault) return utcZone();
   const parsed = parsePosixTz(tz);
   const want = parsed.wantsDefaultRules;
   if (want) {
-    const rules = readTzif('posixrules', env);
+    const rules = readTzif('posixrules', env, paths);
     const adjusted = rules && tzfileDefault(rules, want.stdOff, want.dstOff);
     if (adjusted) return adjusted;
   }
