@@ -1,6 +1,10 @@
 // upkeep multilog as a real process: signals (TERM mid-line leaves the rest in the pipe, ALRM), lock
 // exclusion with Debian's multilog in both directions, fatal messages and exit codes compared with the real
 // one, every argument an action, disk full on a small tmpfs (warn, pause, resume, nothing lost).
+// The side-by-side matrix against Debian's multilog is test/e2e/multilog-compat*.test.ts.
+// not tested here: a tty on stdin (checked by hand through a pty: lines logged, ^D ends, exit 0); SIGTERM
+// mid-line when stdin is a tty; EIO from a real device (injected through the fs seam in test/io instead);
+// the 5 s pause length itself (test/io uses a short pause; the disk-full test here waits one real pause).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

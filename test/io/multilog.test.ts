@@ -164,6 +164,25 @@ describe('rotation and retention', () => {
     );
   });
 
+  it('lines longer than the output buffer are streamed whole, cut at exactly s, with and without t and filters', async () => {
+    for (const args of [['s16777215'], ['t', 's16777215'], ['t', 's16777215', '-x', '+*'], ['s4096']]) {
+      const h = harness();
+      const lg = await open(h, [...args, 'n100000', './d']);
+      const long = Buffer.alloc(700 * 1024, 'L');
+      const data = Buffer.concat([Buffer.from('head\n'), long, Buffer.from('\ntail\n')]);
+      for (let off = 0; off < data.length; off += 99_999) lg.write(data.subarray(off, off + 99_999));
+      await lg.end();
+      const d = join(h.base, 'd');
+      const got = all(d).toString('latin1');
+      const plain = args.includes('t') ? got.replace(/^@[0-9a-f]{24} /gm, '') : got;
+      expect(plain, args.join(' ')).toBe(data.toString('latin1'));
+      if (args.includes('s4096')) {
+        const sizes = olds(d).map((n) => statSync(join(d, n)).size);
+        expect(sizes.slice(1, -1).every((n) => n === 4096)).toBe(true);
+      }
+    }
+  });
+
   it('n3 keeps 2 old files; n0 and n1 act as n2 (1 old file); foreign @ names count', async () => {
     for (const [n, keep] of [['n3', 2], ['n1', 1], ['n0', 1]] as const) {
       const h = harness();
