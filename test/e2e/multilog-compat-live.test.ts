@@ -17,6 +17,8 @@ import {
   liveOutcome,
   lockHeld,
   makeLines,
+  nowMicros,
+  parseLabel,
   oldFiles,
   rotationProblems,
   runOnce,
@@ -132,6 +134,26 @@ describe('multilog vs Debian: signals', () => {
     expect(compareOutcomes(deb, cand, { rotated: ['./d'] })).toEqual([]);
     for (const o of [deb, cand]) expect(rotationProblems(o.entries, './d', 4096), o.impl.name).toEqual([]);
     expect(oldFiles(deb.entries, './d').map((e) => e.data.length)).toEqual([2100, 2100]); // reference 2.7
+  });
+
+  peer.concurrent('with t, a line is stamped when its first byte arrives, not when its newline does', async () => {
+    const scenario = (impl: Impl) =>
+      live(impl, ['t', './d'], async (l) => {
+        await ready(l, 'd/lock');
+        const t1 = nowMicros();
+        l.write('par');
+        await waitSettled(l.pid); // the first bytes have been read
+        const t2 = nowMicros() - 1000n; // ms clock: stay a whole ms on the safe side
+        l.write('tial\n');
+        await waitFor(() => /^@[0-9a-f]{24} partial\n$/.test(file(l.w, 'd/current')), 'the line');
+        l.closeInput();
+        const { micros } = parseLabel(file(l.w, 'd/current').slice(0, 25));
+        return { stampedEarly: micros >= t1 && micros < t2 };
+      });
+    const [[deb, dobs], [cand, cobs]] = await Promise.all([scenario(DEBIAN), scenario(CANDIDATE)]);
+    expect(dobs).toEqual({ stampedEarly: true });
+    expect(cobs).toEqual(dobs);
+    expect(compareOutcomes(deb, cand)).toEqual([]);
   });
 
   peer.concurrent('SIGTERM between lines: exits 0 at once, current closed cleanly, later input left in the pipe', async () => {
