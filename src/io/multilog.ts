@@ -76,6 +76,8 @@ export class Logger extends EventEmitter {
   private readonly line = Buffer.alloc(STATUS_SIZE, NL);
   private readonly stamp = Buffer.alloc(STAMP_LEN, 32);
   private readonly sel: Uint8Array;
+  /** Newline positions of a run of lines (the labelled fast path). */
+  private readonly nlPos = new Int32Array(8192);
 
   private queue: Buffer[] = [];
   private qHead = 0;
@@ -351,7 +353,48 @@ export class Logger extends EventEmitter {
               if (nOut === 0) this.needFlush = false;
               continue;
             }
-          } else {
+          } else if (nOut === 1) {
+            // One log directory (the usual case): copy the run of complete lines that fits in one call,
+            // then open the gaps for the labels from left to right with copyWithin. Buffer.copy allocates
+            // a view per call, so a copy per line cost more than the whole run moved twice.
+            const o = outs[0]!;
+            const room = OUT_CAP - o.len;
+            const nls = this.nlPos;
+            let n = 0;
+            let p = pos;
+            let need = 0;
+            while (n < nls.length) {
+              const nl = chunk.indexOf(NL, p);
+              if (nl < 0) break;
+              const add = nl + 1 - p + STAMP_LEN;
+              if (need + add > room) break;
+              nls[n++] = nl;
+              need += add;
+              p = nl + 1;
+            }
+            if (n > 0) {
+              const buf = o.buf;
+              const st = this.stamp;
+              let src = o.len + STAMP_LEN * n;
+              let dst = o.len;
+              chunk.copy(buf, src, pos, p);
+              let s0 = pos;
+              for (let i = 0; i < n; i++) {
+                const len = nls[i]! + 1 - s0;
+                buf.set(st, dst);
+                dst += STAMP_LEN;
+                if (dst !== src) buf.copyWithin(dst, src, src + len);
+                dst += len;
+                src += len;
+                s0 += len;
+              }
+              o.len = dst;
+              if (dst >= FLUSH_AT) this.needFlush = true;
+              pos = p;
+              continue;
+            }
+          }
+          if (this.ts) {
             const nl = chunk.indexOf(NL, pos);
             if (nl >= 0) {
               const n = nl + 1 - pos;
