@@ -137,4 +137,24 @@ describe('upkeep tai64n', () => {
       expect(r.stdout.length).toBe(0);
     }
   });
+
+  itWithPeer(['perl'])('reads a non-blocking stdin too (EAGAIN: through the event loop)', async () => {
+    // Node's spawn always gives a child blocking stdio, so perl (perl-base: on every Debian) makes the
+    // O_NONBLOCK pipe, writes two lines 0.2 s apart into it and passes on the child's exit code.
+    const pl = [
+      'use Fcntl;',
+      'pipe(my $r, my $w) or die; fcntl($r, F_SETFL, fcntl($r, F_GETFL, 0) | O_NONBLOCK) or die;',
+      'my $pid = fork(); if (!$pid) { close $w; open(STDIN, "<&", $r) or die; exec(@ARGV) or die; }',
+      'close $r; select((select($w), $| = 1)[0]);',
+      'select(undef, undef, undef, 0.3); print $w "\\@400000006b02c12e10a72d0c one\\n";',
+      'select(undef, undef, undef, 0.2); print $w "two\\n"; close $w;',
+      'waitpid($pid, 0); exit($? >> 8);',
+    ].join('\n');
+    const stamped = spawnSync('perl', ['-e', pl, UPKEEP, 'tai64n']);
+    expect(stamped.status).toBe(0);
+    expect(split(stamped.stdout).map((x) => x.rest.toString())).toEqual(['@400000006b02c12e10a72d0c one\n', 'two\n']);
+    const local = spawnSync('perl', ['-e', pl, UPKEEP, 'tai64nlocal', '--utc']);
+    expect(local.status).toBe(0);
+    expect(local.stdout.toString()).toBe('2026-11-22 10:17:08.279391500 one\ntwo\n');
+  });
 });
