@@ -5,6 +5,10 @@ import { parseJournalTime } from './timespec.js';
 
 export const JOURNAL_VERSION = 1;
 
+/** The journal's directory in a service tree, and its current file (docs/journal.md). */
+export const JOURNAL_DIR = '.upkeep';
+export const JOURNAL_FILE = 'journal.jsonl';
+
 interface Ev<E extends string> {
   event: E;
   /** The service name in the tree (`NAME/log` for a logger); `-` for the supervisor itself. */

@@ -7,9 +7,8 @@ import { closeSync, createReadStream, fstatSync, openSync, readdirSync, readSync
 import { join } from 'node:path';
 import { createGunzip, gunzipSync } from 'node:zlib';
 import type { Readable } from 'node:stream';
-import { EVENT_NAMES, countLine, parseLine, type JournalRecord, type LineCounts } from '../core/journal.js';
+import { EVENT_NAMES, JOURNAL_DIR, countLine, parseLine, type JournalRecord, type LineCounts } from '../core/journal.js';
 import { FatalError } from '../core/errors.js';
-import { JOURNAL_DIR } from './journal.js';
 
 export type Source = { kind: 'dir'; dir: string } | { kind: 'file'; path: string } | { kind: 'stdin' };
 

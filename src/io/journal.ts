@@ -13,13 +13,12 @@ import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { createStream, type RotatingFileStream } from 'rotating-file-stream';
 import { describeError } from '../core/errors.js';
-import { JOURNAL_VERSION, levelOf, summaryOf, type JournalEvent } from '../core/journal.js';
+import { JOURNAL_DIR, JOURNAL_FILE, JOURNAL_VERSION, levelOf, summaryOf, type JournalEvent } from '../core/journal.js';
 import { formatLabel, fromUnix } from '../core/tai64n.js';
 import { formatRfc3339Micros } from '../core/timespec.js';
 import { wallClock, type Clock } from './clock.js';
 
-export const JOURNAL_DIR = '.upkeep';
-export const JOURNAL_FILE = 'journal.jsonl';
+export { JOURNAL_DIR, JOURNAL_FILE };
 
 export interface JournalOptions {
   host?: string;

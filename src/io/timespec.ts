@@ -1,6 +1,10 @@
 // The local zone's calendar for the time grammar (src/core/timespec.ts), by date-fns, and the local
 // formatting of report times. The process's time zone (TZ) is read here, never in core.
-import { format, startOfDay, addDays, subDays } from 'date-fns';
+// Subpath imports: the date-fns index loads every function it has (a few hundred ms of start-up).
+import { format } from 'date-fns/format';
+import { startOfDay } from 'date-fns/startOfDay';
+import { addDays } from 'date-fns/addDays';
+import { subDays } from 'date-fns/subDays';
 import { parseTimeSpec, formatUtc, type LocalCalendar } from '../core/timespec.js';
 
 const MS = 1000;
