@@ -512,11 +512,13 @@ function computeChange(r: TzRule, year: number): number {
 }
 
 /** __tz_compute: the rule (0 standard, 1 DST) in force at `timer`, whose UTC year is `year`. */
-function posixIsDst(z: PosixTz, timer: number, year: number): boolean {
+function posixIsDst(z: PosixTz, timer: number | bigint, year: number): boolean {
   const y = (1900 + ((year - 1900) | 0)) | 0;
   const c0 = computeChange(z.rules[0], y);
   const c1 = computeChange(z.rules[1], y);
-  return c0 > c1 ? timer < c1 || timer >= c0 : timer >= c0 && timer < c1;
+  // (the change times are exact doubles; a timer beyond 2^53 stays a bigint so the comparison is exact)
+  const lt = typeof timer === 'number' ? (c: number) => timer < c : (c: number) => timer < BigInt(c);
+  return c0 > c1 ? lt(c1) || !lt(c0) : !lt(c0) && lt(c1);
 }
 
 const scratch: Tm = { year: 0, mon: 0, mday: 0, hour: 0, min: 0, sec: 0, gmtoff: 0, isdst: false };
@@ -526,7 +528,8 @@ const scratch: Tm = { year: 0, mon: 0, mday: 0, hour: 0, min: 0, sec: 0, gmtoff:
  * not fit a C int), on which Debian's tai64nlocal crashes. `t` is UNIX seconds (int64 range).
  */
 export function localtime(zone: Zone, t: bigint | number, out: Tm = newTm()): Tm | null {
-  // Zone lookups compare in doubles: exact for |t| < 2^53 (years up to ~285 million).
+  // Transition lookups compare in doubles: exact for |t| < 2^53 (years up to ~285 million), and beyond
+  // that every real file's transitions are behind us; rule changes are compared exactly.
   const tn = Number(t);
   const exact = typeof t === 'number' || (tn < 9007199254740992 && tn > -9007199254740992) ? tn : t;
   let gmtoff: number;
@@ -535,7 +538,7 @@ export function localtime(zone: Zone, t: bigint | number, out: Tm = newTm()): Tm
   let leapHit = 0;
   if (zone.kind === 'posix') {
     if (!offtime(exact, 0, scratch)) return null;
-    isdst = posixIsDst(zone, tn, scratch.year);
+    isdst = posixIsDst(zone, exact, scratch.year);
     gmtoff = zone.rules[isdst ? 1 : 0].offset;
   } else {
     const tr = zone.transitions;
@@ -549,7 +552,7 @@ export function localtime(zone: Zone, t: bigint | number, out: Tm = newTm()): Tm
     } else if (tn >= tr[n - 1]!) {
       info = zone.types[zone.typeIdx[n - 1]!]!;
       if (zone.footer !== null && offtime(exact, 0, scratch)) {
-        const dst = posixIsDst(zone.footer, tn, scratch.year);
+        const dst = posixIsDst(zone.footer, exact, scratch.year);
         info = { offset: zone.footer.rules[dst ? 1 : 0].offset, isdst: dst, isstd: false, isut: false };
       }
     } else {
