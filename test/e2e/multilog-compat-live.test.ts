@@ -52,9 +52,15 @@ async function ready(l: Live, lockfile?: string): Promise<void> {
 const olds = (w: string, dir: string): string[] => readdirSync(join(w, dir)).filter((n) => n.startsWith('@')).sort();
 const file = (w: string, rel: string): string => readFileSync(join(w, rel)).toString('latin1');
 
-async function live(impl: Impl, args: string[], body: (l: Live) => Promise<Record<string, unknown>>): Promise<[Outcome, Record<string, unknown>]> {
+async function live(
+  impl: Impl,
+  args: string[],
+  body: (l: Live) => Promise<Record<string, unknown>>,
+  setup?: (w: string) => void,
+): Promise<[Outcome, Record<string, unknown>]> {
   const w = join(scratch.dir(`${impl.name}-live`), 'w');
   mkdirSync(w);
+  setup?.(w);
   const l = startLive(impl, w, args);
   try {
     const obs = await body(l);
@@ -134,6 +140,36 @@ describe('multilog vs Debian: signals', () => {
     expect(compareOutcomes(deb, cand, { rotated: ['./d'] })).toEqual([]);
     for (const o of [deb, cand]) expect(rotationProblems(o.entries, './d', 4096), o.impl.name).toEqual([]);
     expect(oldFiles(deb.entries, './d').map((e) => e.data.length)).toEqual([2100, 2100]); // reference 2.7
+  });
+
+  peer.concurrent('SIGALRM rotates a reopened non-empty current before any input; a reopened empty one is left alone', async () => {
+    const scenario = (impl: Impl) => {
+      const setup = (w: string): void => {
+        mkdirSync(join(w, 'd'));
+        writeFileSync(join(w, 'd/current'), 'from last run\n', { mode: 0o744 });
+        mkdirSync(join(w, 'e'));
+        writeFileSync(join(w, 'e/current'), '', { mode: 0o744 });
+      };
+      return live(
+        impl,
+        ['./d', './e'],
+        async (l) => {
+          await ready(l, 'e/lock');
+          l.child.kill('SIGALRM');
+          await waitFor(() => olds(l.w, 'd').length === 1, 'rotation of d');
+          await waitSettled(l.pid);
+          l.write('new\n');
+          await waitContent(join(l.w, 'e/current'), 'new\n');
+          l.closeInput();
+          return { e: olds(l.w, 'e').length };
+        },
+        setup,
+      );
+    };
+    const [[deb, dobs], [cand, cobs]] = await Promise.all([scenario(DEBIAN), scenario(CANDIDATE)]);
+    expect(dobs).toEqual({ e: 0 });
+    expect(cobs).toEqual(dobs);
+    expect(compareOutcomes(deb, cand)).toEqual([]);
   });
 
   peer.concurrent('with t, a line is stamped when its first byte arrives, not when its newline does', async () => {
