@@ -30,7 +30,9 @@ export type Want = 'up' | 'down' | 'once';
 
 /**
  * - down:     no process, none scheduled
- * - starting: a spawn effect was emitted; the executor answers with 'spawned' or 'spawn-failed' at once
+ * - starting: a spawn effect was emitted; the executor answers with 'spawned' or 'spawn-failed' at once,
+ *             or, while a finish script of the previous run still runs, once it has ended ('spawn-cancelled'
+ *             if by then the service is wanted down or exiting)
  * - up:       a process runs (pid != 0)
  * - backoff:  no process, a restart is scheduled (timer 'restart')
  * - exited:   supervision is over (the exit effect was emitted); every further event is ignored
@@ -60,6 +62,8 @@ export type Event =
   | { readonly type: 'control'; readonly byte: number; readonly now: number }
   | { readonly type: 'spawned'; readonly pid: number; readonly now: number }
   | { readonly type: 'spawn-failed'; readonly now: number }
+  /** The executor dropped a pending spawn (e.g. `d` or `x` arrived while a finish script still ran). */
+  | { readonly type: 'spawn-cancelled'; readonly now: number }
   | { readonly type: 'exited'; readonly pid: number; readonly now: number }
   | { readonly type: 'timer'; readonly timer: TimerName; readonly now: number }
   | { readonly type: 'terminate'; readonly now: number };
@@ -130,6 +134,9 @@ export function step(s: State, ev: Event): Step {
     case 'spawn-failed':
       // Like daemontools' child that could not exec ./run: a zero-length run (no pid change recorded).
       return afterRun({ ...s, phase: 'down', pid: 0 }, ev.now, []);
+    case 'spawn-cancelled':
+      if (s.phase !== 'starting') return { state: s, effects: [] };
+      return s.exiting ? finish({ ...s, phase: 'down' }, []) : { state: { ...s, phase: 'down' }, effects: [] };
     case 'exited': {
       if (s.pid === 0 || ev.pid !== s.pid) return { state: s, effects: [] };
       const next: State = { ...s, phase: 'down', pid: 0, stamp: ev.now };

@@ -9,47 +9,73 @@
 import { openSync, closeSync, unlinkSync, mkdtempSync, rmdirSync, constants as C } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { mkfifoSync } from './fifo.js';
+import { mkfifoSync, mkfifosSync } from './fifo.js';
 
 export interface LogPipe {
   /** Read end, O_NONBLOCK: give it to the logger (stdin, or fd 3 and up of the shared logger). */
   readonly readFd: number;
   /** Write end: give it to each incarnation of the service as stdout (and stderr if it asks). */
   readonly writeFd: number;
+  /** Closes the write end only (the reader then sees EOF once every service incarnation is gone). */
+  closeWrite(): void;
   close(): void;
 }
 
 /** Creates a pipe pair through a private FIFO that is unlinked at once. */
 export function createLogPipe(scratchDir?: string): LogPipe {
+  return createLogPipes(1, scratchDir)[0]!;
+}
+
+/** Creates `n` pipe pairs with a single mkfifo process (svscan's start-up at 1000 services). */
+export function createLogPipes(n: number, scratchDir?: string): LogPipe[] {
+  if (n === 0) return [];
   const dir = mkdtempSync(join(scratchDir ?? tmpdir(), '.upkeep-pipe-'));
-  const path = join(dir, 'fifo');
+  const paths = Array.from({ length: n }, (_, i) => join(dir, `fifo${i}`));
+  const pipes: LogPipe[] = [];
   try {
-    mkfifoSync(path, 0o600);
-    const readFd = openSync(path, C.O_RDONLY | C.O_NONBLOCK);
-    let writeFd: number;
-    try {
-      writeFd = openSync(path, C.O_WRONLY);
-    } catch (e) {
-      closeSync(readFd);
-      throw e;
+    if (n > 1) mkfifosSync(paths, 0o600);
+    for (const path of paths) {
+      mkfifoSync(path, 0o600);
+      pipes.push(openPair(path));
     }
-    let closed = false;
-    return {
-      readFd,
-      writeFd,
-      close() {
-        if (closed) return;
-        closed = true;
-        closeSync(writeFd);
-        closeSync(readFd);
-      },
-    };
+    return pipes;
+  } catch (e) {
+    for (const p of pipes) p.close();
+    throw e;
   } finally {
-    try {
-      unlinkSync(path);
-    } catch {
-      /* never created */
+    for (const path of paths) {
+      try {
+        unlinkSync(path);
+      } catch {
+        /* never created */
+      }
     }
     rmdirSync(dir);
   }
+}
+
+function openPair(path: string): LogPipe {
+  const readFd = openSync(path, C.O_RDONLY | C.O_NONBLOCK);
+  let writeFd: number;
+  try {
+    writeFd = openSync(path, C.O_WRONLY);
+  } catch (e) {
+    closeSync(readFd);
+    throw e;
+  }
+  let wOpen = true;
+  let rOpen = true;
+  return {
+    readFd,
+    writeFd,
+    closeWrite() {
+      if (wOpen) closeSync(writeFd);
+      wOpen = false;
+    },
+    close() {
+      if (wOpen) closeSync(writeFd);
+      if (rOpen) closeSync(readFd);
+      wOpen = rOpen = false;
+    },
+  };
 }

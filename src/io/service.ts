@@ -1,8 +1,9 @@
 // One supervised service: owns its SuperviseDir, feeds events (control bytes, child exits, timers, stop
 // requests) to the pure state machine in core/supervise-fsm and executes the effects it returns.
 // No globals, no process.exit, no blocking waits: one Node process can run many of these.
-import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { spawn, type ChildProcess, type SpawnOptions, type StdioOptions } from 'node:child_process';
+import { accessSync, constants as FC, readFileSync, statSync } from 'node:fs';
+import { constants as OS } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describeError, FatalError } from '../core/errors.js';
 import { packStatus } from '../core/status.js';
@@ -32,7 +33,50 @@ export interface ServiceOptions {
   stdio?: StdioOptions;
   /** Where warnings go (one line, without newline); default stderr. */
   warn?: (line: string) => void;
+  /** Prefix of warnings (default "supervise"). */
+  prog?: string;
+  /** Extra spawn options (env, uid, gid), asked before every start of `run` and `finish`. */
+  prepare?: () => Pick<SpawnOptions, 'env' | 'uid' | 'gid'>;
+  /** Run `./finish EXITCODE SIGNAL NAME` after each exit, as s6 does (svscan; daemontools' supervise has none). */
+  finish?: boolean;
+  /** Observers of state changes (svscan's journal). */
+  hooks?: ServiceHooks;
+  /** How incarnations are started and signalled (default: spawn ./run). svscan's shared logger uses its own. */
+  runner?: Runner;
 }
+
+/** One ended incarnation, as the journal records it. */
+export interface ExitInfo {
+  pid: number;
+  code: number | null;
+  /** Signal name (e.g. SIGSEGV), or null. */
+  signal: string | null;
+  /** Seconds it ran. */
+  uptime: number;
+  /** An operator asked for this death (d, t, k, x, a stop of the supervisor). */
+  operator: boolean;
+  wanted: 'up' | 'down' | 'once';
+}
+
+export interface ServiceHooks {
+  start?(pid: number): void;
+  exit?(info: ExitInfo): void;
+  spawnFailed?(error: string): void;
+  backoff?(delayMs: number, deaths: number): void;
+  /** A control letter arrived through supervise/control. */
+  control?(letter: string): void;
+  /** The finish script ended (or was killed after timeout-finish). */
+  finished?(code: number | null, signal: string | null): void;
+}
+
+/** Starts incarnations of a service. `start` returns the pid and calls `exited` once when it ends. */
+export interface Runner {
+  start(exited: (code: number | null, signal: string | null) => void): number;
+  signal(pid: number, signal: NodeJS.Signals, group: boolean): void;
+}
+
+/** s6's default for `timeout-finish`. */
+export const DEFAULT_FINISH_TIMEOUT_MS = 5000;
 
 export class Service {
   readonly dir: string;
@@ -43,6 +87,17 @@ export class Service {
   private readonly warnLine: (line: string) => void;
   private readonly svdir: SuperviseDir;
   private readonly policyOverride: Partial<Policy>;
+  private readonly prog: string;
+  private readonly hooks: ServiceHooks;
+  private readonly runner: Runner | undefined;
+  private readonly prepare: ServiceOptions['prepare'];
+  private readonly runFinish: boolean;
+  /** An operator asked for the current incarnation's death. */
+  private asked = false;
+  /** A finish script is running: the next start waits for it. */
+  private finishing = false;
+  private spawnPending = false;
+  private stopTimer: NodeJS.Timeout | undefined;
   private st: State | undefined;
   private readonly queue: Event[] = [];
   private busy = false;
@@ -59,6 +114,11 @@ export class Service {
     this.stdio = opts.stdio ?? 'inherit';
     this.warnLine = opts.warn ?? ((line) => process.stderr.write(`${line}\n`));
     this.policyOverride = opts.policy ?? {};
+    this.prog = opts.prog ?? 'supervise';
+    this.hooks = opts.hooks ?? {};
+    this.runner = opts.runner;
+    this.prepare = opts.prepare;
+    this.runFinish = opts.finish ?? false;
     this.svdir = new SuperviseDir(this.abs, this.name);
     this.done = new Promise((r) => (this.resolveDone = r));
   }
@@ -88,7 +148,10 @@ export class Service {
       await this.svdir.lock();
       this.svdir.openControl(
         (bytes) => {
-          for (const byte of bytes) this.dispatch({ type: 'control', byte, now: this.clock.nowMicros() });
+          for (const byte of bytes) {
+            this.hooks.control?.(String.fromCharCode(byte));
+            this.controlByte(byte);
+          }
         },
         (err) => this.warn(`unable to read ${this.name}/supervise/control: ${describeError(err)}`),
       );
@@ -102,25 +165,47 @@ export class Service {
     this.dispatch({ type: 'boot', now: this.clock.nowMicros() });
   }
 
-  /** Stop the service (TERM, CONT) and end supervision once it is down; a second call sends KILL. */
-  stop(): void {
-    if (this.st) this.dispatch({ type: 'terminate', now: this.clock.nowMicros() });
+  /**
+   * Stop the service (TERM, CONT) and end supervision once it is down; a second call sends KILL to its
+   * process group. With `killAfterMs`, that second step happens by itself after so many ms.
+   */
+  stop(killAfterMs?: number): void {
+    if (!this.st) return;
+    if (this.st.pid !== 0) this.asked = true;
+    this.dispatch({ type: 'terminate', now: this.clock.nowMicros() });
+    if (killAfterMs !== undefined && killAfterMs > 0 && this.stopTimer === undefined && this.st.phase !== 'exited') {
+      this.stopTimer = setTimeout(() => {
+        if (this.st && this.st.phase !== 'exited') this.dispatch({ type: 'terminate', now: this.clock.nowMicros() });
+      }, killAfterMs);
+    }
   }
 
   /** Sends control bytes as if they had been written to supervise/control. */
   control(bytes: string): void {
-    for (const c of Buffer.from(bytes, 'latin1')) this.dispatch({ type: 'control', byte: c, now: this.clock.nowMicros() });
+    for (const c of Buffer.from(bytes, 'latin1')) this.controlByte(c);
+  }
+
+  /** The pid of the running incarnation, 0 if none. */
+  get pid(): number {
+    return this.st?.pid ?? 0;
+  }
+
+  /** The effective policy (after the service's setting files), once started. */
+  get policy(): Policy | undefined {
+    return this.st?.policy;
+  }
+
+  private controlByte(byte: number): void {
+    if (!this.st) return;
+    // d, t, k, x (and i, h, a, which may kill too) on a running process: an exit that follows was asked for.
+    if (this.st.pid !== 0 && 'dtkxiha'.includes(String.fromCharCode(byte))) this.asked = true;
+    this.dispatch({ type: 'control', byte, now: this.clock.nowMicros() });
   }
 
   private readServicePolicy(): Partial<Policy> {
     // s6's `timeout-kill`: milliseconds; leading digits as djb's scan_ulong, 0 = never.
-    try {
-      const text = readFileSync(join(this.abs, 'timeout-kill'), 'latin1');
-      const m = /^\s*(\d+)/.exec(text);
-      return { killTimeoutMs: m ? Number(m[1]) : 0 };
-    } catch {
-      return {};
-    }
+    const ms = readMsFile(join(this.abs, 'timeout-kill'));
+    return ms === undefined ? {} : { killTimeoutMs: ms };
   }
 
   private dispatch(ev: Event, first = false): void {
@@ -148,6 +233,10 @@ export class Service {
         this.spawn();
         return;
       case 'signal':
+        if (this.runner) {
+          this.runner.signal(e.pid, e.signal, e.group);
+          return;
+        }
         try {
           process.kill(e.group ? -e.pid : e.pid, e.signal);
         } catch {
@@ -161,6 +250,7 @@ export class Service {
             this.dispatch({ type: 'timer', timer: e.timer, now: this.clock.nowMicros() });
           }, e.ms);
           this.timers.set(e.timer, t);
+          if (e.timer === 'restart') this.hooks.backoff?.(e.ms, this.st?.failures ?? 0);
         }
         return;
       case 'disarm': {
@@ -172,6 +262,8 @@ export class Service {
       case 'exit':
         for (const t of this.timers.values()) clearTimeout(t);
         this.timers.clear();
+        if (this.stopTimer) clearTimeout(this.stopTimer);
+        this.stopTimer = undefined;
         this.svdir.close();
         this.resolveDone();
         return;
@@ -184,10 +276,29 @@ export class Service {
 
   // ./run with no arguments, cwd = the service dir, in its own session and process group (as s6 does),
   // so a stop escalated to SIGKILL reaches the whole group and a terminal's ^C reaches only supervise.
+  // While a finish script of the previous run is still running, the start waits for it.
   private spawn(): void {
+    if (this.finishing) {
+      this.spawnPending = true;
+      return;
+    }
+    if (this.runner) {
+      let pid: number;
+      try {
+        pid = this.runner.start((code, signal) => this.onExit(pid, code, signal));
+      } catch (err) {
+        this.warnStart(err);
+        this.dispatch({ type: 'spawn-failed', now: this.clock.nowMicros() }, true);
+        return;
+      }
+      this.asked = false;
+      this.dispatch({ type: 'spawned', pid, now: this.clock.nowMicros() }, true);
+      this.hooks.start?.(pid);
+      return;
+    }
     let child: ChildProcess;
     try {
-      child = spawn('./run', [], { cwd: this.abs, stdio: this.stdio, detached: true });
+      child = spawn('./run', [], { ...this.prepare?.(), cwd: this.abs, stdio: this.stdio, detached: true });
     } catch (err) {
       this.warnStart(err);
       this.dispatch({ type: 'spawn-failed', now: this.clock.nowMicros() }, true);
@@ -203,14 +314,82 @@ export class Service {
     child.on('error', () => {
       /* kill() errors: the exit event settles the state */
     });
-    child.once('exit', () => {
-      this.dispatch({ type: 'exited', pid, now: this.clock.nowMicros() });
-    });
+    child.once('exit', (code, signal) => this.onExit(pid, code, signal));
+    this.asked = false;
     this.dispatch({ type: 'spawned', pid, now: this.clock.nowMicros() }, true);
+    this.hooks.start?.(pid);
+  }
+
+  private onExit(pid: number, code: number | null, signal: string | null): void {
+    const s = this.st;
+    if (s && s.pid === pid) {
+      const now = this.clock.nowMicros();
+      this.hooks.exit?.({
+        pid,
+        code,
+        signal,
+        uptime: Math.max(0, now - s.stamp) / 1e6,
+        operator: this.asked || s.exiting || s.want === 'down',
+        wanted: s.want,
+      });
+      if (this.runFinish && !this.runner) this.startFinish(code, signal);
+    }
+    this.dispatch({ type: 'exited', pid, now: this.clock.nowMicros() });
+  }
+
+  /** s6's finish: `./finish CODE SIGNUM NAME` (CODE 256 when killed by a signal), killed after timeout-finish. */
+  private startFinish(code: number | null, signal: string | null): void {
+    const path = join(this.abs, 'finish');
+    try {
+      accessSync(path, FC.X_OK);
+    } catch {
+      return; // no finish script (or not executable): nothing to wait for, as s6
+    }
+    const signum = signal === null ? 0 : (OS.signals as Record<string, number>)[signal] ?? 0;
+    const args = [String(signal === null ? code ?? 0 : 256), String(signum), this.name];
+    let child: ChildProcess;
+    try {
+      child = spawn('./finish', args, { ...this.prepare?.(), cwd: this.abs, stdio: this.stdio, detached: true });
+    } catch (err) {
+      this.warn(`unable to start ${this.name}/finish: ${describeError(err)}`);
+      return;
+    }
+    if (child.pid === undefined) {
+      child.once('error', (err) => this.warn(`unable to start ${this.name}/finish: ${describeError(err)}`));
+      return;
+    }
+    const fpid = child.pid;
+    this.finishing = true;
+    const ms = readMsFile(join(this.abs, 'timeout-finish')) ?? DEFAULT_FINISH_TIMEOUT_MS;
+    const timer =
+      ms > 0
+        ? setTimeout(() => {
+            this.warn(`${this.name}/finish still running after ${ms} ms: killing it`);
+            try {
+              process.kill(-fpid, 'SIGKILL');
+            } catch {
+              /* gone */
+            }
+          }, ms)
+        : undefined;
+    child.on('error', () => {});
+    child.once('exit', (fcode, fsig) => {
+      if (timer) clearTimeout(timer);
+      this.finishing = false;
+      this.hooks.finished?.(fcode, fsig);
+      if (!this.spawnPending) return;
+      this.spawnPending = false;
+      const st = this.st;
+      if (!st || st.phase !== 'starting') return;
+      if (st.exiting || st.want === 'down') this.dispatch({ type: 'spawn-cancelled', now: this.clock.nowMicros() });
+      else this.spawn();
+    });
   }
 
   private warnStart(err: unknown): void {
-    this.warn(`unable to start ${this.name}/run: ${describeError(err)}`);
+    const text = `unable to start ${this.name}/run: ${describeError(err)}`;
+    this.hooks.spawnFailed?.(describeError(err));
+    this.warn(text);
   }
 
   private writeStatus(s: State): void {
@@ -223,6 +402,17 @@ export class Service {
   }
 
   private warn(text: string): void {
-    this.warnLine(`supervise: warning: ${text}`);
+    this.warnLine(`${this.prog}: warning: ${text}`);
+  }
+}
+
+/** A setting file holding milliseconds (leading digits, as djb's scan_ulong); undefined if absent. */
+export function readMsFile(path: string): number | undefined {
+  try {
+    const text = readFileSync(path, 'latin1');
+    const m = /^\s*(\d+)/.exec(text);
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return undefined;
   }
 }
