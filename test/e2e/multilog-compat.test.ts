@@ -29,7 +29,9 @@ import {
   Scratch,
   compareOutcomes,
   lineLabels,
+  CANDIDATE,
   DEBIAN,
+  type Impl,
   logStream,
   rotationProblems,
   runBoth,
@@ -260,6 +262,25 @@ describe('multilog vs Debian: fatal start-up errors', () => {
     peer.concurrent(name, async () => {
       const [deb] = await same(c, name);
       expect(deb.codes[0]).toBe(111);
+    });
+});
+
+describe('multilog vs Debian: upkeep run through a link named multilog', () => {
+  // How a daemontools user swaps it in: `multilog` on PATH is a link to upkeep; run scripts stay unchanged.
+  const viaLink = (): Impl => {
+    const dir = scratch.dir('link');
+    const target = CANDIDATE.argv[0]!; // bin/upkeep (or /usr/bin/multilog when validating the harness)
+    symlinkSync(target, join(dir, 'multilog'));
+    return { name: `${CANDIDATE.name}-link`, argv: [join(dir, 'multilog')] };
+  };
+  for (const [name, c] of [
+    ['logging with t, e, =, logdir', { args: ['t', 'e', '=st', './d'], input: TEXT }],
+    ['fatal message names multilog', { args: ['./missing/x'], input: TEXT }],
+    ['--help is a pattern, not an option', { args: ['--help', './d'], input: '-help\nother\n' }],
+  ] as [string, Case][])
+    peer.concurrent(name, async () => {
+      const [deb, cand] = await Promise.all([runCase(DEBIAN, scratch, c, 'l-deb'), runCase(viaLink(), scratch, c, 'l-cand')]);
+      expect(compareOutcomes(deb, cand)).toEqual([]);
     });
 });
 
