@@ -88,6 +88,15 @@ export function weightedValue(history: readonly boolean[]): number {
   return (100 * sum) / WEIGHTED_WINDOWS;
 }
 
+const MASK = (1 << WEIGHTED_WINDOWS) - 1;
+
+/** weightedValue for a history packed in bits, bit 0 the newest window (the hot path). */
+function weightedBits(bits: number): number {
+  let sum = 0;
+  for (let b = 0; bits !== 0; b++, bits >>>= 1) if (bits & 1) sum += 0.8 + 0.02 * (WEIGHTED_WINDOWS - 1 - b);
+  return (100 * sum) / WEIGHTED_WINDOWS;
+}
+
 export function weightedFlaps(failures: readonly number[], rule: WeightedRule, until: number): FlapInterval[] {
   const out: FlapInterval[] = [];
   if (failures.length === 0) return out;
@@ -104,17 +113,13 @@ export function weightedFlaps(failures: readonly number[], rule: WeightedRule, u
   let open: { start: number; detected: number } | null = null;
   let i = 0; // next index in wins
   let k = wins[0]!;
-  // hist[j]: window k - 19 + j had a change (j = 19 is the newest); `changes` counts the true ones.
-  const hist: boolean[] = Array<boolean>(WEIGHTED_WINDOWS).fill(false);
-  let changes = 0;
+  // The last 20 windows as bits: bit 0 is the newest window (k), bit 19 the oldest (k - 19).
+  let hist = 0;
   while (k <= lastWin) {
     const changed = firstIn.has(k);
     if (changed) i++;
-    if (hist[0]) changes--;
-    hist.copyWithin(0, 1);
-    hist[WEIGHTED_WINDOWS - 1] = changed;
-    if (changed) changes++;
-    const v = weightedValue(hist);
+    hist = ((hist << 1) | (changed ? 1 : 0)) & MASK;
+    const v = weightedBits(hist);
     const winEnd = Math.min((k + 1) * w, until);
     if (!flapping && v > rule.high) {
       flapping = true;
@@ -127,7 +132,7 @@ export function weightedFlaps(failures: readonly number[], rule: WeightedRule, u
       open = null;
     }
     // Nothing can change while the history is empty: jump to the next window with a failure.
-    if (!flapping && changes === 0) {
+    if (!flapping && hist === 0) {
       if (i >= wins.length) break;
       k = wins[i]!;
     } else k++;
