@@ -86,7 +86,7 @@ export function levelOf(ev: JournalEvent): number {
     case 'spawn-failed':
       return 50;
     case 'exit':
-      return ev.operator ? 30 : 40;
+      return ev.operator || (ev.wanted === 'once' && ev.code === 0 && ev.signal === null) ? 30 : 40;
     default:
       return 30;
   }

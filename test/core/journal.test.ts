@@ -62,6 +62,8 @@ describe('event helpers', () => {
   it('levels: failures warn, operator exits inform', () => {
     expect(levelOf(exit)).toBe(40);
     expect(levelOf({ ...exit, operator: true })).toBe(30);
+    expect(levelOf({ ...exit, wanted: 'once', code: 0 })).toBe(30);
+    expect(levelOf({ ...exit, wanted: 'once', code: 1 })).toBe(40);
     expect(levelOf({ event: 'spawn-failed', service: 'x', error: 'e' })).toBe(50);
   });
   it('summarises', () => expect(summaryOf(exit)).toBe('web exited (exit:3) after 1s'));
