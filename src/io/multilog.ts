@@ -139,7 +139,7 @@ export class Logger extends EventEmitter {
     const fs = this.fs;
     const C = nodeFs.constants;
     for (const file of script.statusFiles) {
-      const path = resolve(baseDir, file);
+      const path = file === '' ? '' : resolve(baseDir, file); // open("") fails ENOENT, as in multilog
       try {
         fs.closeSync(fs.openSync(path, C.O_WRONLY | C.O_NONBLOCK | C.O_APPEND | C.O_CREAT, 0o600));
       } catch (e) {
@@ -353,47 +353,62 @@ export class Logger extends EventEmitter {
               if (nOut === 0) this.needFlush = false;
               continue;
             }
-          } else if (nOut === 1) {
-            // One log directory (the usual case): copy the run of complete lines that fits in one call,
-            // then open the gaps for the labels from left to right with copyWithin. Buffer.copy allocates
-            // a view per call, so a copy per line cost more than the whole run moved twice.
-            const o = outs[0]!;
-            const room = OUT_CAP - o.len;
-            const nls = this.nlPos;
-            let n = 0;
-            let p = pos;
-            let need = 0;
-            while (n < nls.length) {
-              const nl = chunk.indexOf(NL, p);
-              if (nl < 0) break;
-              const add = nl + 1 - p + STAMP_LEN;
-              if (need + add > room) break;
-              nls[n++] = nl;
-              need += add;
-              p = nl + 1;
-            }
-            if (n > 0) {
-              const buf = o.buf;
-              const st = this.stamp;
-              let src = o.len + STAMP_LEN * n;
-              let dst = o.len;
-              chunk.copy(buf, src, pos, p);
-              let s0 = pos;
-              for (let i = 0; i < n; i++) {
-                const len = nls[i]! + 1 - s0;
-                buf.set(st, dst);
-                dst += STAMP_LEN;
-                if (dst !== src) buf.copyWithin(dst, src, src + len);
-                dst += len;
-                src += len;
-                s0 += len;
-              }
-              o.len = dst;
-              if (dst >= FLUSH_AT) this.needFlush = true;
-              pos = p;
-              continue;
-            }
           }
+        }
+        if (nOut === 1 && !(this.trivial && !this.ts)) {
+          // One log directory (the usual case): copy the run of complete lines that fits in one call,
+          // then, left to right, put each label in front of its line (copyWithin opens the gap) and run
+          // the script on the line right there; a line not selected is overwritten by the next one.
+          // Buffer.copy allocates a view per call: a copy per line cost more than moving the run twice.
+          const o = outs[0]!;
+          const gap = this.stampLen;
+          const room = OUT_CAP - o.len;
+          const nls = this.nlPos;
+          let n = 0;
+          let p = pos;
+          let need = 0;
+          while (n < nls.length) {
+            const nl = chunk.indexOf(NL, p);
+            if (nl < 0) break;
+            const add = nl + 1 - p + gap;
+            if (need + add > room) break;
+            nls[n++] = nl;
+            need += add;
+            p = nl + 1;
+          }
+          if (n > 0) {
+            const buf = o.buf;
+            const st = this.stamp;
+            const filter = !this.trivial;
+            let src = o.len + gap * n;
+            let dst = o.len;
+            chunk.copy(buf, src, pos, p);
+            let s0 = pos;
+            for (let i = 0; i < n; i++) {
+              const len = nls[i]! + 1 - s0; // with its newline
+              const lineStart = dst;
+              if (gap !== 0) {
+                buf.set(st, dst);
+                dst += gap;
+              }
+              if (dst !== src) buf.copyWithin(dst, src, src + len);
+              dst += len;
+              src += len;
+              s0 += len;
+              if (filter) {
+                const lineLen = dst - 1 - lineStart;
+                this.decideAt(buf, lineStart, lineLen < LINE_MAX ? lineLen : LINE_MAX);
+                if (this.sel[0] === 0) dst = lineStart;
+                if (this.pendingStatus >= 0) break; // a `=` write failed: stop after this line
+              }
+            }
+            o.len = dst;
+            if (dst >= FLUSH_AT) this.needFlush = true;
+            pos = s0;
+            continue;
+          }
+        }
+        if (this.trivial) {
           if (this.ts) {
             const nl = chunk.indexOf(NL, pos);
             if (nl >= 0) {
@@ -482,34 +497,42 @@ export class Logger extends EventEmitter {
     this.qPos = pos;
   }
 
-  /** Runs the script over the line head: +, -, e, = act in order; each logdir records the state at its place. */
+  /** Runs the script over the line head in the line buffer. */
   private decide(): void {
     if (this.trivial) return; // sel stays all ones
-    const line = this.line;
-    const len = this.headLen;
+    this.decideAt(this.line, 0, this.headLen);
+  }
+
+  /**
+   * Runs the script over a line head (the label and at most 1000 bytes) at buf[off, off+len): +, -, e and =
+   * act in order; each logdir records the selection state at its place in `sel`.
+   */
+  private decideAt(buf: Buffer, off: number, len: number): void {
     let selected = true;
-    for (const a of this.actions) {
+    const actions = this.actions;
+    for (let i = 0; i < actions.length; i++) {
+      const a = actions[i]!;
       switch (a.kind) {
         case 'select':
-          if (!selected && a.test(line, len)) selected = true;
+          if (!selected && a.test(buf, len, off)) selected = true;
           break;
         case 'deselect':
-          if (selected && a.test(line, len)) selected = false;
+          if (selected && a.test(buf, len, off)) selected = false;
           break;
         case 'stderr':
           if (selected) {
             if (len > STDERR_MAX) {
-              this.opts.stderr(Buffer.concat([line.subarray(0, STDERR_MAX), DOTS]));
+              this.opts.stderr(Buffer.concat([buf.subarray(off, off + STDERR_MAX), DOTS]));
             } else {
               const b = Buffer.allocUnsafe(len + 1);
-              line.copy(b, 0, 0, len);
+              buf.copy(b, 0, off, off + len);
               b[len] = NL;
               this.opts.stderr(b);
             }
           }
           break;
         case 'status':
-          if (selected) this.writeStatus(a.index);
+          if (selected) this.writeStatus(a.index, buf, off, len);
           break;
         case 'logdir':
           this.sel[a.index] = selected ? 1 : 0;
@@ -518,18 +541,19 @@ export class Logger extends EventEmitter {
     }
   }
 
-  /** `=file`: the line buffer padded with newlines to 1001 bytes, written at offset 0. */
-  private writeStatus(index: number): void {
-    const len = this.headLen;
-    this.line.fill(NL, len, STATUS_SIZE);
+  /** `=file`: the line head padded with newlines to 1001 bytes, written at offset 0. */
+  private writeStatus(index: number, buf: Buffer, off: number, len: number): void {
+    const line = this.line;
+    if (buf !== line || off !== 0) buf.copy(line, 0, off, off + len);
+    line.fill(NL, len, STATUS_SIZE);
     try {
-      if (this.fs.writeSync(this.statusFds[index]!, this.line, 0, STATUS_SIZE, 0) === STATUS_SIZE) return;
+      if (this.fs.writeSync(this.statusFds[index]!, line, 0, STATUS_SIZE, 0) === STATUS_SIZE) return;
     } catch {
       // retried below, with the warning
     }
     // Keep this line's bytes for the retry; processing stops until it succeeds.
     this.pendingStatus = index;
-    this.pendingStatusBytes = Buffer.from(this.line);
+    this.pendingStatusBytes = Buffer.from(line);
   }
 
   private pendingStatusBytes: Buffer | undefined;

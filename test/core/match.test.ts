@@ -67,3 +67,16 @@ describe('match', () => {
     );
   });
 });
+
+describe('match at an offset', () => {
+  it('sees exactly line[off, off+len)', () => {
+    const buf = b('zzabcbzz');
+    expect(match(b('a*b'), buf, 3, 2)).toBe(false); // "abc": the c is left over
+    expect(match(b('a*b'), buf, 4, 2)).toBe(false); // "abcb": the star stops at the first b
+    expect(match(b('a*c'), buf, 3, 2)).toBe(true);
+    expect(match(b('*z'), buf, 4, 2)).toBe(false); // the z at 6 is outside
+    expect(compilePattern(b('abcb'))(buf, 4, 2)).toBe(true);
+    expect(compilePattern(b('ab*'))(buf, 2, 2)).toBe(true);
+    expect(compilePattern(b('zz*'))(buf, 4, 2)).toBe(false);
+  });
+});
