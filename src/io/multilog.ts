@@ -546,15 +546,19 @@ export class Logger extends EventEmitter {
     const line = this.line;
     if (buf !== line || off !== 0) buf.copy(line, 0, off, off + len);
     line.fill(NL, len, STATUS_SIZE);
+    let err: unknown = { code: 'EIO' }; // a short write
     try {
       if (this.fs.writeSync(this.statusFds[index]!, line, 0, STATUS_SIZE, 0) === STATUS_SIZE) return;
-    } catch {
-      // retried below, with the warning
+    } catch (e) {
+      err = e;
     }
     // Keep this line's bytes for the retry; processing stops until it succeeds.
     this.pendingStatus = index;
     this.pendingStatusBytes = Buffer.from(line);
+    this.pendingStatusErr = err;
   }
+
+  private pendingStatusErr: unknown;
 
   private pendingStatusBytes: Buffer | undefined;
 
@@ -562,20 +566,20 @@ export class Logger extends EventEmitter {
     const index = this.pendingStatus;
     const bytes = this.pendingStatusBytes!;
     const file = this.opts.script.statusFiles[index]!;
+    let err = this.pendingStatusErr;
     for (;;) {
-      let err: unknown = { code: 'EIO' };
+      this.opts.stderr(Buffer.from(`${this.prog}: warning: unable to write ${file}, pausing: ${describeError(err)}\n`));
+      await this.pause();
+      err = { code: 'EIO' };
       try {
         if (this.fs.writeSync(this.statusFds[index]!, bytes, 0, STATUS_SIZE, 0) === STATUS_SIZE) break;
       } catch (e) {
         err = e;
       }
-      this.opts.stderr(Buffer.from(`${this.prog}: warning: unable to write ${file}, pausing: ${describeError(err)}\n`));
-      await this.pause();
     }
     this.pendingStatus = -1;
     this.pendingStatusBytes = undefined;
-    // The rest of the line's actions (later `=` files) were skipped by the failure: run them now.
-    // (Only other status writes could follow; logdir selection was already recorded by decide().)
+    this.pendingStatusErr = undefined;
   }
 
   private emitHead(): void {

@@ -391,6 +391,24 @@ describe('errors after start-up: warn, pause, retry, never lose a line', () => {
     );
   });
 
+  it('= write errors pause and retry; the logdir still gets every line in order', async () => {
+    const h = harness();
+    let fail = 2;
+    const fs: FsSeam = {
+      ...realFs,
+      writeSync: (fd, b, o, l, p) => {
+        if (p === 0 && fail-- > 0) throw Object.assign(new Error('x'), { code: 'EIO' });
+        return realFs.writeSync(fd, b, o, l, p);
+      },
+    };
+    const lg = await open(h, ['-*', '+s*', '=st', '+*', './d'], { fs });
+    lg.write(Buffer.from('a\ns1\nb\ns2\nc\n'));
+    await lg.end();
+    expect(readFileSync(join(h.base, 'd/current'), 'latin1')).toBe('a\ns1\nb\ns2\nc\n');
+    expect(readFileSync(join(h.base, 'st'), 'latin1').slice(0, 3)).toBe('s2\n');
+    expect(h.stderr()).toBe('multilog: warning: unable to write st, pausing: input/output error\n'.repeat(2));
+  });
+
   it('terminate() while paused on errors is deferred until the write succeeds', async () => {
     const h = harness();
     let fail = true;
