@@ -1,0 +1,252 @@
+// svscan's side of the shared logger process (`upkeep loghost`, src/programs/loghost.ts): spawns it with
+// every known service's read end as its own fd (3 and up), tells it what to do over its stdin
+// (newline-delimited JSON, below) and turns its replies into the exits of the NAME/log Services, whose
+// Runner this provides. When loghost dies, every running `log/script` logger has exited: their Services
+// restart them, which respawns loghost on the same pipes (svscan still holds every read end, so no line
+// still in a pipe is lost).
+//
+// Requests (one JSON object per line on loghost's stdin):
+//   {"op":"add","name":N,"fd":3 | "path":"/proc/PID/fd/K","script":[lines],"dir":LOGDIR,"notes":true,"token":T}
+//   {"op":"start","name":N}      open the logger (locks, recovery) and read its pipe
+//   {"op":"stop","name":N}       finish the current line, close the logger, stop reading (svc -d/-t/-k)
+//   {"op":"pause"|"resume","name":N}   stop/resume reading (svc -p/-c)
+//   {"op":"rotate","name":N}     svc -a
+//   {"op":"forget","name":N}     the write end is closed: read to the end, close, forget
+// Replies (one JSON object per line on loghost's stdout):
+//   {"event":"started","name":N}  {"event":"stopped","name":N,"code":0|111,"error"?:TEXT}
+//   {"event":"forgotten","name":N}
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, openSync, readFileSync, writeSync, constants as C } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Journal } from './journal.js';
+import type { LogPipe } from './logpipe.js';
+import type { ExitInfo, Runner } from './service.js';
+import type { ScriptLoggers } from './tree.js';
+
+export interface LogHostOptions {
+  treeDir: string;
+  say: (line: string) => void;
+  journal: Journal;
+  /** The command that runs loghost (default: this Node and this CLI: `upkeep loghost`). */
+  command?: [string, ...string[]];
+}
+
+interface Slot {
+  name: string;
+  logDir: string;
+  pipe: LogPipe;
+  /** A second, non-blocking write description of the pipe, for exit notes (never blocks svscan). */
+  noteFd: number;
+  notes: boolean;
+  /** The logger runs in the current loghost. */
+  active: boolean;
+  exited?: (code: number | null, signal: string | null) => void;
+  forgotten?: () => void;
+}
+
+/** The exit note text (docs/journal.md). */
+export function exitNoteText(info: ExitInfo, next: string): string {
+  const code = info.signal === null ? String(info.code ?? '-') : '-';
+  return `upkeep: exit pid=${info.pid} code=${code} signal=${info.signal ?? '-'} uptime=${info.uptime.toFixed(3)} next=${next}`;
+}
+
+export class LogHostClient implements ScriptLoggers {
+  private proc: ChildProcess | undefined;
+  private readonly slots = new Map<string, Slot>();
+  /** Per-boot token framing exit notes: no service knows it. */
+  readonly token = randomBytes(12).toString('hex');
+  private replyBuf = '';
+  private stopped = false;
+
+  constructor(private readonly opts: LogHostOptions) {}
+
+  get pid(): number {
+    return this.proc?.pid ?? 0;
+  }
+
+  runner(name: string, logDir: string, pipe: LogPipe): Runner {
+    let slot = this.slots.get(name);
+    if (!slot) {
+      let noteFd = -1;
+      try {
+        noteFd = openSync(`/proc/self/fd/${pipe.writeFd}`, C.O_WRONLY | C.O_NONBLOCK);
+      } catch {
+        /* no notes for this one */
+      }
+      slot = { name, logDir, pipe, noteFd, notes: true, active: false };
+      this.slots.set(name, slot);
+      if (this.proc) this.sendAdd(slot, undefined);
+    }
+    slot.logDir = logDir;
+    const s = slot;
+    return {
+      start: (exited) => {
+        if (!this.slots.has(name)) throw Object.assign(new Error('the service is being removed'), { code: 'ENOENT' });
+        s.notes = !existsSync(join(logDir, 'no-exit-notes'));
+        const pid = this.ensure();
+        s.exited = exited;
+        s.active = true;
+        this.send({ op: 'start', name, script: readScript(logDir), dir: logDir, notes: s.notes });
+        return pid;
+      },
+      signal: (_pid, signal) => {
+        if (!s.active) {
+          // Already over (forgotten, or loghost died): report the end the state machine waits for.
+          const cb = s.exited;
+          s.exited = undefined;
+          if (cb && !this.slots.has(name)) setImmediate(() => cb(0, null));
+          return;
+        }
+        switch (signal) {
+          case 'SIGALRM':
+            this.send({ op: 'rotate', name });
+            return;
+          case 'SIGSTOP':
+            this.send({ op: 'pause', name });
+            return;
+          case 'SIGCONT':
+            this.send({ op: 'resume', name });
+            return;
+          default: // TERM, KILL, INT, HUP: this logger (never loghost) finishes its line and stops
+            this.send({ op: 'stop', name });
+        }
+      },
+    };
+  }
+
+  /** The write end is closed: loghost reads the pipe to its end, then forgets it. */
+  forget(name: string): Promise<void> {
+    const s = this.slots.get(name);
+    if (!s) return Promise.resolve();
+    if (s.noteFd >= 0) closeSync(s.noteFd);
+    s.noteFd = -1;
+    if (!this.proc || !s.active) {
+      this.slots.delete(name);
+      if (this.proc) this.send({ op: 'forget', name });
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      s.forgotten = () => {
+        this.slots.delete(name);
+        s.active = false;
+        resolve();
+      };
+      this.send({ op: 'forget', name });
+    });
+  }
+
+  note(name: string, info: ExitInfo, next: string): void {
+    const s = this.slots.get(name);
+    if (!s || !s.notes || s.noteFd < 0) return;
+    const b = Buffer.from(`\0UPKEEP-${this.token}\0${exitNoteText(info, next)}\n`);
+    try {
+      writeSync(s.noteFd, b); // < PIPE_BUF: all or nothing
+    } catch (e) {
+      this.opts.say(`svscan: warning: unable to write the exit note of ${name}: pipe full`);
+      void e;
+    }
+  }
+
+  private ensure(): number {
+    if (this.proc?.pid) return this.proc.pid;
+    const [cmd, ...pre] = this.opts.command ?? [process.execPath, fileURLToPath(new URL('../../bin/upkeep', import.meta.url)), 'loghost'];
+    const slots = [...this.slots.values()];
+    const proc = spawn(cmd, pre, {
+      stdio: ['pipe', 'pipe', 'inherit', ...slots.map((s) => s.pipe.readFd)],
+      cwd: this.opts.treeDir,
+    });
+    if (proc.pid === undefined) {
+      proc.once('error', () => {});
+      throw new Error('unable to spawn loghost');
+    }
+    this.proc = proc;
+    this.replyBuf = '';
+    proc.stdin!.on('error', () => {});
+    proc.stdout!.setEncoding('utf8');
+    proc.stdout!.on('data', (t: string) => this.onReplies(t));
+    proc.once('exit', (code, signal) => this.onExit(proc, code, signal));
+    slots.forEach((s, i) => this.sendAdd(s, 3 + i));
+    return proc.pid;
+  }
+
+  private sendAdd(s: Slot, fd: number | undefined): void {
+    this.send({
+      op: 'add',
+      name: s.name,
+      ...(fd !== undefined ? { fd } : { path: `/proc/${process.pid}/fd/${s.pipe.readFd}` }),
+      token: this.token,
+    });
+  }
+
+  private send(msg: object): void {
+    this.proc?.stdin?.write(`${JSON.stringify(msg)}\n`);
+  }
+
+  private onReplies(text: string): void {
+    this.replyBuf += text;
+    let nl: number;
+    while ((nl = this.replyBuf.indexOf('\n')) >= 0) {
+      const line = this.replyBuf.slice(0, nl);
+      this.replyBuf = this.replyBuf.slice(nl + 1);
+      let r: { event?: string; name?: string; code?: number; error?: string };
+      try {
+        r = JSON.parse(line);
+      } catch {
+        continue;
+      }
+      const s = r.name !== undefined ? this.slots.get(r.name) : undefined;
+      if (!s) continue;
+      if (r.event === 'stopped') {
+        s.active = false;
+        const cb = s.exited;
+        s.exited = undefined;
+        cb?.(r.code ?? 0, null);
+      } else if (r.event === 'forgotten') {
+        s.forgotten?.();
+      }
+    }
+  }
+
+  private onExit(proc: ChildProcess, code: number | null, signal: string | null): void {
+    if (this.proc !== proc) return;
+    this.proc = undefined;
+    const ended = [...this.slots.values()].filter((s) => s.active);
+    for (const s of ended) s.active = false;
+    if (!this.stopped) this.opts.say(`svscan: warning: loghost (pid ${proc.pid}) ended (${signal ?? `exit ${code}`}); its loggers restart`);
+    for (const s of ended) {
+      const cb = s.exited;
+      s.exited = undefined;
+      cb?.(code, signal);
+      s.forgotten?.();
+    }
+  }
+
+  /** End of the tree: loghost is told to finish (its loggers are stopped already) and waited for. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    const p = this.proc;
+    if (!p) return;
+    const done = new Promise<void>((r) => p.once('exit', () => r()));
+    p.kill('SIGTERM');
+    await done;
+  }
+
+  kill(): void {
+    this.proc?.kill('SIGKILL');
+  }
+}
+
+/** log/script: one multilog action per line; blank lines and `#` comments ignored. */
+export function readScript(logDir: string): string[] {
+  const text = readFileSync(join(logDir, 'script'), 'utf8');
+  return parseScriptFile(text);
+}
+
+export function parseScriptFile(text: string): string[] {
+  return text
+    .split('\n')
+    .map((l) => l.replace(/\r$/, ''))
+    .filter((l) => l.trim() !== '' && !l.trimStart().startsWith('#'));
+}

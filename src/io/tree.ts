@@ -1,0 +1,387 @@
+// A whole service tree in one process (upkeep svscan): a Service per entry of DIR, identified by its NAME
+// (core/scan.ts), a persistent log pipe per service that has `log/`, held here for as long as the name
+// exists, and the service's logger: a supervised `log/run` (a Service with the pipe's read end as stdin) or
+// a `log/script` logger inside the shared logger process (io/loghost-client.ts). Every state change goes to
+// the restart journal (docs/journal.md).
+import { existsSync, mkdirSync, realpathSync } from 'node:fs';
+import { join } from 'node:path';
+import type { StdioOptions } from 'node:child_process';
+import { describeError } from '../core/errors.js';
+import type { JournalEvent } from '../core/journal.js';
+import { reconcile, type Known, type ScanAction } from '../core/scan.js';
+import type { Clock } from './clock.js';
+import { mkfifosSync } from './fifo.js';
+import type { Journal } from './journal.js';
+import { createLogPipes, type LogPipe } from './logpipe.js';
+import { scanTree } from './scandir.js';
+import { Service, type ExitInfo, type Runner } from './service.js';
+import { serviceEnv, serviceUser, stderrToLog } from './settings.js';
+
+/** A stop of the tree (or of one service) sends KILL to the process group after this long, unless the
+ *  service's `timeout-kill` says otherwise. */
+export const DEFAULT_STOP_KILL_MS = 5000;
+/** How often a stop that waits for loggers says so on stderr. */
+export const DRAIN_WARN_MS = 5000;
+
+/** Where a `log/script` logger lives: svscan's client of the shared logger process. */
+export interface ScriptLoggers {
+  /** A Runner for NAME/log (the shared logger process's side of one service). */
+  runner(name: string, logDir: string, pipe: LogPipe): Runner;
+  /** The pipe is going away: the logger reads it to its end, then forgets it. Resolves when done. */
+  forget(name: string): Promise<void>;
+  /** Writes an exit note into the pipe after a death (no-op where notes are off). */
+  note(name: string, info: ExitInfo, next: string): void;
+}
+
+export interface TreeOptions {
+  /** The tree as given on the command line (messages) and its real path. */
+  dir: string;
+  journal: Journal;
+  clock: Clock;
+  /** One line to svscan's stderr (without newline). */
+  say: (line: string) => void;
+  scripts?: ScriptLoggers;
+}
+
+interface Entry {
+  name: string;
+  target: string;
+  pipe?: LogPipe;
+  svc?: Service;
+  logger?: Service;
+  loggerKind?: 'run' | 'script';
+  /** Set while the entry is being removed; resolves when it is gone. */
+  removal?: Promise<void>;
+}
+
+export class Tree {
+  private known = new Map<string, Known>();
+  private readonly entries = new Map<string, Entry>();
+  private scanning: Promise<void> | undefined;
+  private rescan = false;
+  private stopping = false;
+
+  constructor(private readonly opts: TreeOptions) {}
+
+  private j(ev: JournalEvent): void {
+    this.opts.journal.write(ev);
+  }
+
+  warn(service: string, text: string): void {
+    this.opts.say(`svscan: warning: ${text}`);
+    this.j({ event: 'warning', service, msg: text });
+  }
+
+  /** Names currently supervised (for tests and the status channel). */
+  get names(): string[] {
+    return [...this.entries.keys()].sort();
+  }
+
+  service(name: string): Service | undefined {
+    return this.entries.get(name)?.svc;
+  }
+
+  /** Scans now; overlapping requests are merged into one more scan after the current one. */
+  scan(): Promise<void> {
+    if (this.stopping) return Promise.resolve();
+    if (this.scanning) {
+      this.rescan = true;
+      return this.scanning;
+    }
+    this.scanning = (async () => {
+      do {
+        this.rescan = false;
+        await this.scanOnce();
+      } while (this.rescan && !this.stopping);
+    })().finally(() => (this.scanning = undefined));
+    return this.scanning;
+  }
+
+  private async scanOnce(): Promise<void> {
+    let found;
+    try {
+      found = scanTree(this.opts.dir);
+    } catch (e) {
+      this.warn('-', `unable to read ${this.opts.dir}: ${describeError(e)}`);
+      return;
+    }
+    const { next, actions } = reconcile(this.known, found.entries);
+    this.known = next;
+    const adds = actions.filter((a): a is Extract<ScanAction, { kind: 'add' }> => a.kind === 'add');
+    this.prepareFifos(adds.map((a) => a.target));
+    const needPipe = adds.filter((a) => existsSync(join(a.target, 'log')) && !this.entries.get(a.name)?.pipe);
+    let pipes: LogPipe[] = [];
+    try {
+      pipes = createLogPipes(needPipe.length, join(this.opts.dir, '.upkeep'));
+    } catch (e) {
+      this.warn('-', `unable to create log pipes: ${describeError(e)}`);
+    }
+    const pipeOf = new Map(needPipe.map((a, i) => [a.name, pipes[i]]));
+    const work: Promise<void>[] = [];
+    for (const a of actions) {
+      switch (a.kind) {
+        case 'add':
+          work.push(this.add(a.name, a.target, pipeOf.get(a.name)));
+          break;
+        case 'retarget':
+          work.push(this.retarget(a.name, a.from, a.to, 'deploy'));
+          break;
+        case 'missing':
+          this.warn(a.name, `${a.name} is missing from ${this.opts.dir} (scan ${a.scans}); stopping it at the next scan if still missing`);
+          break;
+        case 'remove':
+          work.push(this.remove(a.name));
+          break;
+      }
+    }
+    await Promise.all(work);
+  }
+
+  /** mkdir supervise/ and create every control and ok FIFO of the new services with one mkfifo process. */
+  private prepareFifos(targets: string[]): void {
+    const paths: string[] = [];
+    for (const t of targets) {
+      for (const d of existsSync(join(t, 'log')) ? [t, join(t, 'log')] : [t]) {
+        try {
+          mkdirSync(join(d, 'supervise'), 0o700);
+        } catch {
+          /* exists, or the Service reports it */
+        }
+        paths.push(join(d, 'supervise', 'control'), join(d, 'supervise', 'ok'));
+      }
+    }
+    mkfifosSync(paths);
+  }
+
+  private async add(name: string, target: string, pipe: LogPipe | undefined): Promise<void> {
+    let e = this.entries.get(name);
+    if (e?.removal) {
+      await e.removal;
+      e = undefined;
+    }
+    if (!e) {
+      e = { name, target };
+      this.entries.set(name, e);
+    }
+    e.target = target;
+    if (pipe) e.pipe = pipe;
+    this.j({ event: 'add', service: name, target });
+    await this.startLogger(e);
+    await this.startService(e);
+  }
+
+  private async startService(e: Entry): Promise<void> {
+    if (e.svc) return;
+    const name = e.name;
+    const dir = e.target;
+    const stdio: StdioOptions = e.pipe
+      ? ['ignore', e.pipe.writeFd, stderrToLog(dir) ? e.pipe.writeFd : 'inherit']
+      : ['ignore', 'inherit', 'inherit'];
+    const svc = new Service({
+      dir,
+      name,
+      stdio,
+      prog: 'svscan',
+      finish: true,
+      warn: (line) => {
+        this.opts.say(line);
+        this.j({ event: 'warning', service: name, msg: line.replace(/^svscan: warning: /, '') });
+      },
+      prepare: () => this.spawnSettings(name, dir),
+      hooks: {
+        start: (pid) => this.j({ event: 'start', service: name, pid, target: dir }),
+        exit: (info) => {
+          this.j({ event: 'exit', service: name, ...info });
+          this.exitNote(e, svc, info);
+        },
+        spawnFailed: (error) => this.j({ event: 'spawn-failed', service: name, error }),
+        backoff: (ms, deaths) => this.j({ event: 'backoff', service: name, delay: ms / 1000, deaths }),
+        control: (letter) => this.j({ event: 'control', service: name, command: letter, via: 'control-fifo' }),
+      },
+    });
+    e.svc = svc;
+    try {
+      await svc.start();
+    } catch (err) {
+      e.svc = undefined;
+      this.known.delete(name); // the next scan tries again
+      this.warn(name, `unable to supervise ${name}: ${describeError(err)}`);
+      return;
+    }
+    void svc.done.then(() => {
+      if (e.svc !== svc) return;
+      e.svc = undefined;
+      if (e.removal || this.stopping) return;
+      // `x`: dropped once down; the next scan takes it up again if its directory is still there.
+      this.known.delete(name);
+      this.j({ event: 'remove', service: name, target: dir, msg: `${name} left supervision (svc -x)` });
+    });
+  }
+
+  /** The exit note for log/script loggers: where the service's life ended, written after its last byte. */
+  private exitNote(e: Entry, svc: Service, info: ExitInfo): void {
+    if (e.loggerKind !== 'script' || !this.opts.scripts) return;
+    // The state machine decides next after this hook: derive it the same way (want, backoff on a short run).
+    const st = svc.state;
+    let next = 'restart';
+    if (st?.exiting || info.wanted === 'down') next = 'down';
+    else if (info.wanted === 'once') next = 'once';
+    else if (st && info.uptime * 1000 < st.policy.minUptimeMs) {
+      const failures = st.failures + 1;
+      const ms = Math.min(st.policy.backoffBaseMs * 2 ** Math.min(failures - 1, 30), st.policy.backoffMaxMs);
+      next = `backoff:${ms / 1000}`;
+    }
+    this.opts.scripts.note(e.name, info, next);
+  }
+
+  private spawnSettings(name: string, dir: string): { env: Record<string, string>; uid?: number; gid?: number } {
+    const env = serviceEnv(dir, (t) => this.warn(name, t));
+    try {
+      const u = serviceUser(dir);
+      return u ? { env, uid: u.uid, gid: u.gid } : { env };
+    } catch (err) {
+      this.warn(name, `unable to use ${dir}/user: ${describeError(err)}`);
+      return { env };
+    }
+  }
+
+  private async startLogger(e: Entry): Promise<void> {
+    if (e.logger || !e.pipe) return;
+    const logDir = join(e.target, 'log');
+    const name = `${e.name}/log`;
+    const hasRun = existsSync(join(logDir, 'run'));
+    const hasScript = existsSync(join(logDir, 'script'));
+    let kind: 'run' | 'script' = hasScript && !hasRun && this.opts.scripts ? 'script' : 'run';
+    if (hasRun && hasScript) this.warn(name, `${name} has both run and script: log/run wins`);
+    const pipe = e.pipe;
+    const logger = new Service({
+      dir: logDir,
+      name,
+      stdio: [pipe.readFd, 'inherit', 'inherit'],
+      prog: 'svscan',
+      finish: kind === 'run',
+      runner: kind === 'script' ? this.opts.scripts!.runner(e.name, logDir, pipe) : undefined,
+      warn: (line) => {
+        this.opts.say(line);
+        this.j({ event: 'warning', service: name, msg: line.replace(/^svscan: warning: /, '') });
+      },
+      prepare: () => this.spawnSettings(name, logDir),
+      hooks: {
+        start: (pid) => this.j({ event: 'logger-start', service: name, pid, kind }),
+        exit: (info) => this.j({ event: 'logger-exit', service: name, pid: info.pid, code: info.code, signal: info.signal, kind }),
+        spawnFailed: (error) => this.j({ event: 'spawn-failed', service: name, error }),
+        backoff: (ms, deaths) => this.j({ event: 'backoff', service: name, delay: ms / 1000, deaths }),
+        control: (letter) => this.j({ event: 'control', service: name, command: letter, via: 'control-fifo' }),
+      },
+    });
+    e.logger = logger;
+    e.loggerKind = kind;
+    try {
+      await logger.start();
+    } catch (err) {
+      e.logger = undefined;
+      this.warn(name, `unable to supervise ${name}: ${describeError(err)}`);
+      return;
+    }
+    void logger.done.then(() => {
+      if (e.logger === logger) e.logger = undefined;
+    });
+  }
+
+  /** The entry NAME now leads to `to`: stop the service, start it in the new target; pipe and logger stay. */
+  async retarget(name: string, from: string, to: string, why: 'deploy' | 'rollback'): Promise<void> {
+    const e = this.entries.get(name);
+    if (!e) return;
+    this.j({ event: why, service: name, from, to });
+    const k = this.known.get(name);
+    if (k) this.known.set(name, { ...k, target: to });
+    const old = e.svc;
+    e.svc = undefined;
+    if (old) {
+      old.stop(old.policy && old.policy.killTimeoutMs > 0 ? undefined : DEFAULT_STOP_KILL_MS);
+      await old.done;
+    }
+    e.target = to;
+    if (e.pipe && !e.logger) await this.startLogger(e);
+    await this.startService(e);
+  }
+
+  private remove(name: string): Promise<void> {
+    const e = this.entries.get(name);
+    if (!e) return Promise.resolve();
+    if (e.removal) return e.removal;
+    e.removal = (async () => {
+      await this.stopService(e);
+      await this.stopLogger(e);
+      this.entries.delete(name);
+      this.j({ event: 'remove', service: name, target: e.target });
+    })();
+    return e.removal;
+  }
+
+  private async stopService(e: Entry): Promise<void> {
+    const svc = e.svc;
+    if (!svc) return;
+    svc.stop(svc.policy && svc.policy.killTimeoutMs > 0 ? undefined : DEFAULT_STOP_KILL_MS);
+    await svc.done;
+  }
+
+  /** After the service is gone: let the logger read the pipe to its end, then close it. */
+  private async stopLogger(e: Entry): Promise<void> {
+    const pipe = e.pipe;
+    if (!pipe) return;
+    pipe.closeWrite();
+    const lg = e.logger;
+    if (e.loggerKind === 'script' && this.opts.scripts) {
+      await this.opts.scripts.forget(e.name);
+      lg?.control('dx');
+    } else if (lg) {
+      lg.control('x'); // multilog exits at the end of its input; supervision ends with it
+    }
+    if (lg) await lg.done;
+    pipe.close();
+    e.pipe = undefined;
+  }
+
+  /** SIGTERM: every service down (TERM, then KILL after its timeout), then every logger drains its pipe. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.scanning) await this.scanning.catch(() => {});
+    const all = [...this.entries.values()];
+    await Promise.all(all.map((e) => e.removal ?? this.stopService(e)));
+    const waiting = new Set(all.filter((e) => !e.removal));
+    const timer = setInterval(() => {
+      const names = [...waiting].filter((e) => e.logger).map((e) => `${e.name}/log`);
+      if (names.length) this.opts.say(`svscan: warning: waiting for ${names.join(', ')} to drain (send SIGTERM again to stop at once)`);
+    }, DRAIN_WARN_MS);
+    try {
+      await Promise.all(
+        all.map(async (e) => {
+          await (e.removal ?? this.stopLogger(e));
+          waiting.delete(e);
+        }),
+      );
+    } finally {
+      clearInterval(timer);
+    }
+  }
+
+  /** A second SIGTERM: loggers are killed (TERM, then KILL to their process group). */
+  kill(): void {
+    for (const e of this.entries.values()) {
+      e.svc?.stop();
+      e.svc?.stop();
+      e.logger?.stop();
+      e.logger?.stop();
+    }
+  }
+
+  /** The real path an entry leads to now (for deploy requests). */
+  realTarget(name: string): string | undefined {
+    try {
+      return realpathSync(join(this.opts.dir, name));
+    } catch {
+      return undefined;
+    }
+  }
+}

@@ -1,0 +1,137 @@
+// `upkeep svscan [DIR]`: one process supervising every service directory of DIR (io/tree.ts), with the
+// restart journal under DIR/.upkeep/, a lock against a second svscan, a periodic scan and one on SIGHUP.
+import { closeSync, mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { EXIT, FatalError, UsageError } from '../core/errors.js';
+import { wallClock } from '../io/clock.js';
+import { lockSync } from '../io/flock.js';
+import { openJournal } from '../io/journal.js';
+import { LogHostClient } from '../io/loghost-client.js';
+import { checkChdir } from '../io/svdir.js';
+import { Tree } from '../io/tree.js';
+
+export const DEFAULT_SCAN_SECONDS = 5;
+
+export const HELP = `usage: svscan [--scan-interval SECONDS] [dir]
+
+Supervises every service directory in dir (default: the current directory) in one process: each entry
+whose name does not start with '.' and that is a directory or a symlink to one. A service is known by its
+name: repointing its symlink restarts it in the new target, keeping its log pipe and logger.
+
+  dir/NAME/run            started in dir/NAME with a clean environment (PATH only) plus NAME/env/
+  dir/NAME/finish         run after each exit: ./finish EXITCODE|256 SIGNUM NAME (killed after timeout-finish)
+  dir/NAME/log/run        NAME's logger, a supervised process reading NAME's output on its stdin
+  dir/NAME/log/script     or: one multilog action per line, run in upkeep's shared logger process
+  dir/NAME/supervise/     lock, control, ok, status: daemontools' svc, svstat and svok work unchanged
+  dir/.upkeep/            lock, journal.jsonl (the restart journal), loghost state
+
+Setting files in a service directory (see upkeep-svscan(8) for the table): timeout-kill, timeout-finish,
+stderr-to-log, user, down, env/; in log/: script, no-exit-notes.
+
+  --scan-interval SECONDS  scan dir this often (default ${DEFAULT_SCAN_SECONDS}); SIGHUP scans at once
+
+An entry missing for two scans in a row is stopped. SIGTERM (or SIGINT): stop every service, let every
+logger drain its pipe, exit 0; a second SIGTERM kills the loggers.
+exit codes: 0 after SIGTERM, 100 usage, 111 system error (e.g. another svscan holds dir/.upkeep/lock).
+`;
+
+function parseArgs(args: string[]): { dir: string; intervalMs: number } {
+  let dir: string | undefined;
+  let seconds = DEFAULT_SCAN_SECONDS;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    let value: string | undefined;
+    if (a === '--scan-interval') value = args[++i];
+    else if (a.startsWith('--scan-interval=')) value = a.slice('--scan-interval='.length);
+    else if (a === '--') {
+      dir = args[++i];
+      if (i + 1 < args.length) throw new UsageError('svscan [--scan-interval SECONDS] [dir]');
+      break;
+    } else if (a.startsWith('--')) throw new UsageError('svscan [--scan-interval SECONDS] [dir]');
+    else if (dir === undefined) {
+      dir = a;
+      continue;
+    } else throw new UsageError('svscan [--scan-interval SECONDS] [dir]');
+    if (value === undefined || !/^\d+(\.\d+)?$/.test(value) || Number(value) <= 0) {
+      throw new UsageError('svscan [--scan-interval SECONDS] [dir]');
+    }
+    seconds = Number(value);
+  }
+  return { dir: dir ?? '.', intervalMs: Math.round(seconds * 1000) };
+}
+
+export async function main(args: string[]): Promise<number> {
+  const { dir, intervalMs } = parseArgs(args);
+  try {
+    checkChdir(dir);
+  } catch (err) {
+    throw new FatalError(`unable to chdir to ${dir}`, err);
+  }
+  process.stderr.on('error', () => {});
+  const state = join(dir, '.upkeep');
+  try {
+    mkdirSync(state, { recursive: true, mode: 0o755 });
+  } catch (err) {
+    throw new FatalError(`unable to create ${state}`, err);
+  }
+  let lockFd: number;
+  try {
+    lockFd = lockSync(join(state, 'lock'), 0o600);
+  } catch (err) {
+    throw new FatalError(`unable to lock ${state}/lock`, err);
+  }
+  const clock = wallClock();
+  const journal = openJournal(dir, { clock });
+  const say = (line: string): void => {
+    process.stderr.write(`${line}\n`);
+  };
+  const scripts = new LogHostClient({ treeDir: resolve(dir), say, journal });
+  const tree = new Tree({ dir, journal, clock, say, scripts });
+  journal.write({ event: 'supervisor-start', service: '-', pid: process.pid, dir: resolve(dir), version: await version() });
+
+  let terms = 0;
+  let resolveStop!: (reason: string) => void;
+  const stopRequested = new Promise<string>((r) => (resolveStop = r));
+  const onTerm = (sig: string) => (): void => {
+    terms++;
+    journal.write({ event: 'control', service: '-', command: sig, via: 'signal' });
+    if (terms === 1) resolveStop(sig);
+    else {
+      say('svscan: warning: second stop request: killing the loggers');
+      tree.kill();
+      scripts.kill();
+    }
+  };
+  const onTermSig = onTerm('SIGTERM');
+  const onIntSig = onTerm('SIGINT');
+  const onHup = (): void => void tree.scan();
+  process.on('SIGTERM', onTermSig);
+  process.on('SIGINT', onIntSig);
+  process.on('SIGHUP', onHup);
+  const timer = setInterval(() => void tree.scan(), intervalMs);
+  try {
+    await tree.scan();
+    const reason = await stopRequested;
+    clearInterval(timer);
+    await tree.stop();
+    await scripts.stop();
+    journal.write({ event: 'supervisor-stop', service: '-', pid: process.pid, reason });
+    await journal.close();
+  } finally {
+    clearInterval(timer);
+    process.off('SIGTERM', onTermSig);
+    process.off('SIGINT', onIntSig);
+    process.off('SIGHUP', onHup);
+    closeSync(lockFd);
+  }
+  return EXIT.OK;
+}
+
+async function version(): Promise<string> {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
