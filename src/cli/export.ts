@@ -31,6 +31,7 @@ export async function main(args: string[]): Promise<number> {
     .option('--retry-max <seconds>', 'longest wait between retries', count, 30)
     .option('--dir <dir>', 'service directory (default $SVDIR, else /service)')
     .option('--log-path <path>', "a service's log directory inside it", 'log/main')
+    .option('--journal', 'also the restart journal DIR/.upkeep/journal.jsonl')
     .exitOverride()
     .action(async (targets: string[], opts: Record<string, unknown>) => {
       code = await exportLogs({ ...(opts as object), targets } as Parameters<typeof exportLogs>[0]);

@@ -26,6 +26,7 @@ export async function main(args: string[]): Promise<number> {
     .option('--cursor-file <file>', 'resume after the last line given, and record it')
     .option('--dir <dir>', 'service directory (default $SVDIR, else /service)')
     .option('--log-path <path>', "a service's log directory inside it", 'log/main')
+    .option('--journal', 'also the restart journal DIR/.upkeep/journal.jsonl')
     .helpOption('-h, --help')
     .configureHelp({ helpWidth: 100 })
     .exitOverride()

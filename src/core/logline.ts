@@ -217,7 +217,7 @@ export class LineFormatter {
    * One output line (with "\n") as bytes. `line` is the stored line without its "\n"; `labelled`
    * says whether it starts with a label; `stamp` is its own (or, unlabelled, its inherited) stamp.
    */
-  format(service: string, line: Uint8Array, labelled: boolean, stamp: Stamp): Uint8Array {
+  format(service: string, line: Uint8Array, labelled: boolean, stamp: Stamp, exact = labelled): Uint8Array {
     const o = this.o;
     if (o.format === 'raw') {
       const out = new Uint8Array(line.length + 1);
@@ -227,7 +227,7 @@ export class LineFormatter {
     }
     const msg = labelled ? line.subarray(line.length > 25 ? LABEL_PREFIX : 25) : line;
     const unix = stampUnix(stamp, o.conv);
-    if (o.format === 'json') return enc.encode(this.json(service, msg, labelled, stamp, unix) + '\n');
+    if (o.format === 'json') return enc.encode(this.json(service, msg, exact, stamp, unix) + '\n');
     const text = decodeUtf8(msg).text;
     if (o.format === 'iso') {
       return enc.encode(`${rfc3339(unix, stamp.nano)} ${service} ${text}\n`);
@@ -237,7 +237,7 @@ export class LineFormatter {
       this.cacheSec = unix;
       this.cacheText = formatCivil(unix, o.zone(unix), ' ');
     }
-    const time = `${this.cacheText}.${String(Math.floor(stamp.nano / 1000)).padStart(6, '0')}${labelled ? '' : '~'}`;
+    const time = `${this.cacheText}.${String(Math.floor(stamp.nano / 1000)).padStart(6, '0')}${exact ? '' : '~'}`;
     const svc = service.padEnd(o.serviceWidth);
     if (!o.color) return enc.encode(`${time} ${svc} ${text}\n`);
     let c = this.svcCache.get(service);
@@ -246,10 +246,10 @@ export class LineFormatter {
   }
 
   /** The JSON object of a line (no newline). */
-  json(service: string, msg: Uint8Array, labelled: boolean, stamp: Stamp, unix: number): string {
+  json(service: string, msg: Uint8Array, exact: boolean, stamp: Stamp, unix: number): string {
     const { text, valid } = decodeUtf8(msg);
     let s = `{"time":"${rfc3339(unix, stamp.nano)}","tai64n":"${formatStamp(stamp)}",`;
-    if (!labelled) s += '"time_estimated":true,';
+    if (!exact) s += '"time_estimated":true,';
     s += `"host":${JSON.stringify(this.o.host)},"service":${JSON.stringify(service)},"message":${JSON.stringify(text)}`;
     if (!valid) s += `,"message_base64":"${base64(msg)}"`;
     return s + '}';

@@ -19,31 +19,31 @@ const ARCHIVE_RE = /^@[0-9a-fA-F]{24}\.[su]$/;
  * directory is read again after the files are stat'ed, until both reads agree: a rotation between
  * them would otherwise hide a file (listed as current, stat'ed after it was renamed).
  */
-export function listLogdir(dir: string): Listed[] {
-  let names = readNames(dir);
+export function listLogdir(dir: string, curFile = 'current'): Listed[] {
+  let names = readNames(dir, curFile);
   for (let attempt = 0; ; attempt++) {
     const out: Listed[] = [];
     for (const name of names) {
       try {
-        const st = statSync(join(dir, name));
+        const st = statSync(join(dir, name === 'current' ? curFile : name));
         if (st.isFile()) out.push({ name, ino: st.ino, size: st.size });
       } catch {
         // removed meanwhile (retention) or absent (previous): nothing to read
       }
     }
-    const again = readNames(dir);
+    const again = readNames(dir, curFile);
     if (attempt >= 20 || (again.length === names.length && again.every((n, i) => n === names[i]))) return out;
     names = again;
   }
 }
 
-function readNames(dir: string): string[] {
+function readNames(dir: string, curFile: string): string[] {
   const names = readdirSync(dir);
   const arch = names
     .filter((n) => ARCHIVE_RE.test(n))
     .sort((a, b) => (a.slice(0, 25).toLowerCase() < b.slice(0, 25).toLowerCase() ? -1 : a < b ? -1 : 1));
   if (names.includes('previous')) arch.push('previous');
-  if (names.includes('current')) arch.push('current');
+  if (names.includes(curFile)) arch.push('current');
   return arch;
 }
 
@@ -72,9 +72,14 @@ export interface ReaderOptions {
   warn?: (text: string) => void;
   /** Stamp for unlabelled lines before any labelled one. */
   initialStamp?: Stamp;
+  /** The live file's real name ("current"; the restart journal's is "journal.jsonl"). */
+  curFile?: string;
+  /** Lines are JSON objects whose "tai64n" field is their stamp (the restart journal). */
+  jsonStamp?: boolean;
 }
 
 const CHUNK = 1 << 20;
+const TAI_FIELD = Buffer.from('"tai64n":"');
 
 /**
  * Reads one log directory line by line across its files. `next()` advances to the next complete line
@@ -85,6 +90,10 @@ export class DirReader {
   readonly stamp: Stamp = { tai: 0, nano: 0 };
   readonly rank: number;
   readonly service: string;
+  /** The live file's real name. */
+  readonly curFile: string;
+  /** The line's stamp is exact (its label, or a JSON tai64n field), not inherited. */
+  exact = false;
   buf: Buffer = Buffer.allocUnsafe(CHUNK);
   ls = 0;
   le = 0;
@@ -115,6 +124,7 @@ export class DirReader {
   constructor(readonly dir: string, private readonly opts: ReaderOptions) {
     this.rank = opts.rank;
     this.service = opts.service;
+    this.curFile = opts.curFile ?? 'current';
     if (opts.initialStamp) {
       this.stamp.tai = opts.initialStamp.tai;
       this.stamp.nano = opts.initialStamp.nano;
@@ -132,7 +142,7 @@ export class DirReader {
       if ((f.name === 'current' || f.name === 'previous') && f.fd === undefined) {
         let fd: number;
         try {
-          fd = openSync(join(this.dir, f.name), 'r');
+          fd = openSync(this.path(f.name), 'r');
         } catch (e) {
           if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
           fd = -1;
@@ -185,6 +195,18 @@ export class DirReader {
     this.nl = next > e;
     this.labelled = takeStamp(this.buf, s, e, this.stamp);
     // (unlabelled: keeps the stamp of the previous line)
+    this.exact = this.labelled || (this.opts.jsonStamp === true && this.jsonStamp(s, e));
+  }
+
+  /** The stamp of a journal line: its "tai64n":"@..." field. */
+  private jsonStamp(s: number, e: number): boolean {
+    const at = this.buf.indexOf(TAI_FIELD, s);
+    return at >= 0 && at + TAI_FIELD.length + 25 <= e && takeStamp(this.buf, at + TAI_FIELD.length, at + TAI_FIELD.length + 25, this.stamp);
+  }
+
+  /** The path of a file of this directory ("current" is the live file, whatever its real name). */
+  path(name: string): string {
+    return join(this.dir, name === 'current' ? this.curFile : name);
   }
 
   /** Reads more of the open file into buf; false at (current) end of file. */
@@ -214,7 +236,7 @@ export class DirReader {
       let fd = f.fd ?? -1;
       if (fd < 0) {
         try {
-          fd = openSync(join(this.dir, f.name), 'r');
+          fd = openSync(this.path(f.name), 'r');
         } catch (e) {
           if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
           this.opts.warn?.(`${this.dir}: ${f.name} was removed before it was read: its lines are skipped`);
@@ -269,7 +291,7 @@ export class DirReader {
   refresh(): boolean {
     let curIno = -1;
     try {
-      curIno = statSync(join(this.dir, 'current')).ino;
+      curIno = statSync(this.path('current')).ino;
     } catch {
       // no current (logger not started yet, or mid-rotation in svlogd): look again later
     }
@@ -284,7 +306,7 @@ export class DirReader {
       return false; // reading a finished file; or nothing new
     }
     for (let attempt = 0; ; attempt++) {
-      const files = listLogdir(this.dir);
+      const files = listLogdir(this.dir, this.curFile);
       const held = this.held();
       const add: Queued[] = [];
       const names: Listed[] = [];
@@ -359,14 +381,14 @@ export class DirReader {
     if (this.fd >= 0) n += Math.max(0, fstatSync(this.fd).size - (this.bufFile + this.pos));
     for (const f of this.queue) {
       try {
-        n += Math.max(0, statSync(join(this.dir, f.name)).size - f.start);
+        n += Math.max(0, statSync(this.path(f.name)).size - f.start);
       } catch {
         // removed meanwhile
       }
     }
     if (this.fd < 0 && this.queue.length === 0 && this.lastGiven?.file === 'current') {
       try {
-        const st = statSync(join(this.dir, 'current'));
+        const st = statSync(this.path('current'));
         if (st.ino === this.lastGiven.ino) n += Math.max(0, st.size - this.lastGiven.offset);
       } catch {
         // no current
@@ -432,6 +454,8 @@ export function serviceOf(dir: string): string {
 export interface Target {
   dir: string;
   service: string;
+  /** The restart journal (DIR/.upkeep/journal.jsonl) rather than a log directory. */
+  journal?: boolean;
 }
 
 /** A line kept aside (for -n): its own bytes and stamp. */
@@ -439,6 +463,7 @@ export interface KeptLine {
   service: string;
   line: Buffer;
   labelled: boolean;
+  exact: boolean;
   stamp: Stamp;
 }
 
@@ -458,7 +483,7 @@ export function startAll(r: DirReader, o: StartOptions): void {
 }
 
 function tryStartAll(r: DirReader, o: StartOptions): boolean {
-  const files = listLogdir(r.dir);
+  const files = listLogdir(r.dir, r.curFile);
   const q: Queued[] = [];
   let prevName: Stamp | null = null;
   for (const f of files) {
@@ -481,9 +506,9 @@ function tryStartAll(r: DirReader, o: StartOptions): boolean {
  * saved label), or null.
  */
 export function startAt(r: DirReader, pos: DirPosition): string | null {
-  let files = listLogdir(r.dir);
-  for (let attempt = 0; attempt < 20; attempt++, files = listLogdir(r.dir)) {
-    const c = findPosition(r.dir, files, pos);
+  let files = listLogdir(r.dir, r.curFile);
+  for (let attempt = 0; attempt < 20; attempt++, files = listLogdir(r.dir, r.curFile)) {
+    const c = findPosition(r, files, pos);
     if (!c) break;
     const i = files.indexOf(c);
     const q: Queued[] = [{ name: c.name, ino: c.ino, start: pos.offset }];
@@ -497,8 +522,8 @@ export function startAt(r: DirReader, pos: DirPosition): string | null {
   return startByTime(r, pos, files);
 }
 
-function findPosition(dir: string, files: Listed[], pos: DirPosition): Listed | null {
-  for (const c of candidates(files, pos)) if (lineEndsAt(dir, c.name, pos.offset, pos.label, pos.hash)) return c;
+function findPosition(r: DirReader, files: Listed[], pos: DirPosition): Listed | null {
+  for (const c of candidates(files, pos)) if (lineEndsAt(r.dir, c.name === 'current' ? r.curFile : c.name, pos.offset, pos.label, pos.hash)) return c;
   return null;
 }
 
@@ -518,7 +543,7 @@ function startByTime(r: DirReader, pos: DirPosition, files: Listed[]): string {
  * `current` (the place to follow from), and marks its last line as given.
  */
 export function lastLines(r: DirReader, n: number, keep: (r: DirReader) => boolean, warn?: (t: string) => void): KeptLine[] {
-  const files = listLogdir(r.dir);
+  const files = listLogdir(r.dir, r.curFile);
   const cur = files.find((f) => f.name === 'current');
   const older = files.filter((f) => f.name !== 'current');
   const take = (rd: DirReader, limit: number, mark: boolean): KeptLine[] => {
@@ -527,7 +552,7 @@ export function lastLines(r: DirReader, n: number, keep: (r: DirReader) => boole
       if (mark) rd.markGiven();
       if (limit === 0 || !keep(rd)) continue;
       if (ring.length === limit) ring.shift();
-      ring.push({ service: rd.service, line: Buffer.from(rd.buf.subarray(rd.ls, rd.le)), labelled: rd.labelled, stamp: { ...rd.stamp } });
+      ring.push({ service: rd.service, line: Buffer.from(rd.buf.subarray(rd.ls, rd.le)), labelled: rd.labelled, exact: rd.exact, stamp: { ...rd.stamp } });
     }
     return ring;
   };
@@ -537,7 +562,7 @@ export function lastLines(r: DirReader, n: number, keep: (r: DirReader) => boole
     if (prev) r.setInitialStamp(prev);
     let ok = r.enqueue([{ name: 'current', ino: cur.ino, start: 0 }], files);
     for (let attempt = 0; !ok && attempt < 20; attempt++) {
-      const c = listLogdir(r.dir).find((f) => f.name === 'current');
+      const c = listLogdir(r.dir, r.curFile).find((f) => f.name === 'current');
       ok = c !== undefined && r.enqueue([{ name: 'current', ino: c.ino, start: 0 }], files);
     }
     out = take(r, n, true);

@@ -32,6 +32,8 @@ TCP and HTTP wait and retry with backoff while the collector is down, and resume
   --stats SECONDS        print shipping statistics every SECONDS (default 60 with -f; 0: only at exit)
   --retry-max SECONDS    longest wait between retries (default 30)
   --dir DIR, --log-path PATH   as for upkeep tail
+  --journal              also ship the restart journal DIR/.upkeep/journal.jsonl (app-name upkeep-journal,
+                         message: the journal's JSON line)
 
 Statistics go to stderr: "upkeep export: stats: shipped N lines (B bytes) in K batches to DEST,
 retries R, behind L bytes, last line STAMP (AGE s old)".
@@ -92,17 +94,17 @@ export async function exportLogs(o: ExportOptions): Promise<number> {
   const st = { lines: 0, bytes: 0, batches: 0, retries: 0, last: null as Stamp | null };
   let pendingLast: Stamp | null = null;
 
-  const add = (service: string, line: Uint8Array, labelled: boolean, stamp: Stamp): void => {
+  const add = (service: string, line: Uint8Array, labelled: boolean, stamp: Stamp, exact = labelled): void => {
     const msg = messageOf(line, labelled);
     const unix = stampUnix(stamp, conv);
-    const label = labelled ? formatStamp(stamp) : null;
+    const label = exact ? formatStamp(stamp) : null;
     let m: Uint8Array;
     if (dest.kind === 'udp' || dest.kind === 'tcp') {
       m = syslogMessage({ facility, severity, host, app: service }, unix, stamp.nano, label, msg);
       if (dest.kind === 'tcp') m = octetFrame(m);
       batch.push(m);
     } else if (dest.kind === 'http') {
-      m = json.format(service, line, labelled, stamp);
+      m = json.format(service, line, labelled, stamp, exact);
       batch.push(m);
     } else {
       records.push({ service, unixSec: unix, nano: stamp.nano, label, msg: Buffer.from(msg) });
@@ -177,9 +179,9 @@ export async function exportLogs(o: ExportOptions): Promise<number> {
   };
 
   const start = engine.start(cursor, o.lines ?? null, since, until);
-  for (const k of start) add(k.service, k.line, k.labelled, k.stamp);
+  for (const k of start) add(k.service, k.line, k.labelled, k.stamp, k.exact);
   const pass = (): Promise<void> =>
-    engine.pass((r: DirReader) => add(r.service, r.buf.subarray(r.ls, r.le), r.labelled, r.stamp), () => count() >= batchMax, flush);
+    engine.pass((r: DirReader) => add(r.service, r.buf.subarray(r.ls, r.le), r.labelled, r.stamp, r.exact), () => count() >= batchMax, flush);
   const stop = (): void => {
     engine.stop();
     for (const w of stopWaiters.splice(0)) w();

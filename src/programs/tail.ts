@@ -33,6 +33,7 @@ LOGDIR (a path with "/") is any multilog, svlogd or s6-log directory. No argumen
   --cursor-file FILE     resume after the last line given in an earlier run, and record it
   --dir DIR              the service directory (default $SVDIR, else /service)
   --log-path PATH        a service's log directory inside it (default log/main)
+  --journal              also the restart journal DIR/.upkeep/journal.jsonl (service upkeep-journal)
 
 Exit codes: 0 done, 100 usage, 111 a log directory or cursor file could not be read.
 See man upkeep-tail.
@@ -48,7 +49,12 @@ export interface SourceOptions {
   grep?: string;
   tai?: string;
   env?: NodeJS.ProcessEnv;
+  /** Also read the restart journal DIR/.upkeep/journal.jsonl. */
+  journal?: boolean;
 }
+
+/** The service label of the restart journal's lines. */
+export const JOURNAL_SERVICE = 'upkeep-journal';
 
 /** Resolves SERVICE names and LOGDIR paths to log directories with their service labels. */
 export function resolveTargets(o: SourceOptions): Target[] {
@@ -64,7 +70,7 @@ export function resolveTargets(o: SourceOptions): Target[] {
       throw new FatalError(`unable to read service directory ${svdir}`, e);
     }
     names = entries.filter((n) => !n.startsWith('.') && existsSync(join(svdir, n, logPath, 'current')));
-    if (names.length === 0) throw new FatalError(`unable to find services with logs in ${svdir}: none has ${logPath}/current`);
+    if (names.length === 0 && !o.journal) throw new FatalError(`unable to find services with logs in ${svdir}: none has ${logPath}/current`);
   }
   const out: Target[] = names.map((t) =>
     t.includes('/') ? { dir: resolve(t), service: serviceOf(resolve(t)) } : { dir: resolve(svdir, t, logPath), service: t },
@@ -79,7 +85,13 @@ export function resolveTargets(o: SourceOptions): Target[] {
     if (!ok) throw new FatalError(`unable to open log directory ${t.dir}: not a directory`);
   }
   const only = o.service && o.service.length > 0 ? new Set(o.service) : null;
-  return only ? out.filter((t) => only.has(t.service)) : out;
+  const picked = only ? out.filter((t) => only.has(t.service)) : out;
+  if (o.journal) {
+    const jdir = join(svdir, '.upkeep');
+    if (!existsSync(join(jdir, 'journal.jsonl'))) throw new FatalError(`unable to open journal ${join(jdir, 'journal.jsonl')}: file does not exist`);
+    picked.push({ dir: resolve(jdir), service: JOURNAL_SERVICE, journal: true });
+  }
+  return picked;
 }
 
 export function convention(tai: string | undefined): Convention {
@@ -170,7 +182,10 @@ export class Engine {
     /** False when no filter can reject a line (the per-line call is skipped) unless a reader resumes by time. */
     private filtering = true,
   ) {
-    this.readers = targets.map((t, rank) => new DirReader(t.dir, { service: t.service, rank, track, warn }));
+    this.readers = targets.map(
+      (t, rank) =>
+        new DirReader(t.dir, { service: t.service, rank, track, warn, ...(t.journal ? { curFile: 'journal.jsonl', jsonStamp: true } : {}) }),
+    );
   }
 
   /** Positions every reader: from the cursor if it knows the directory, else -n, else --since/start. */
@@ -309,7 +324,7 @@ export async function tail(o: TailOptions): Promise<number> {
     out.set(b, used);
     used += b.length;
   };
-  const putLine = (service: string, line: Uint8Array, labelled: boolean, stamp: Stamp): void => {
+  const putLine = (service: string, line: Uint8Array, labelled: boolean, stamp: Stamp, exact = labelled): void => {
     if (format === 'raw') {
       if (used + line.length + 1 > out.length) put(line);
       else {
@@ -319,7 +334,7 @@ export async function tail(o: TailOptions): Promise<number> {
       out[used++] = 10;
       return;
     }
-    put(fmt.format(service, line, labelled, stamp));
+    put(fmt.format(service, line, labelled, stamp, exact));
   };
   const flush = async (): Promise<void> => {
     if (used > 0 && !broken) {
@@ -342,7 +357,7 @@ export async function tail(o: TailOptions): Promise<number> {
   const full = (): boolean => used > OUT_SIZE - 4096;
 
   const lines = o.lines ?? (o.follow && !o.since && !o.cursorFile ? 10 : null);
-  for (const k of engine.start(cursor, lines, since, until)) putLine(k.service, k.line, k.labelled, k.stamp);
+  for (const k of engine.start(cursor, lines, since, until)) putLine(k.service, k.line, k.labelled, k.stamp, k.exact);
   // raw: copy the stored bytes (with their "\n") straight from the reader's buffer: one native copy
   // per line, no allocation (bench/tail.mjs measures it against sort -m).
   const emitRaw = (r: DirReader): void => {
@@ -352,7 +367,7 @@ export async function tail(o: TailOptions): Promise<number> {
     }
     used += r.buf.copy(out, used, r.ls, r.le + 1);
   };
-  const emit = format === 'raw' ? emitRaw : (r: DirReader): void => putLine(r.service, r.buf.subarray(r.ls, r.le), r.labelled, r.stamp);
+  const emit = format === 'raw' ? emitRaw : (r: DirReader): void => putLine(r.service, r.buf.subarray(r.ls, r.le), r.labelled, r.stamp, r.exact);
   const pass = (): Promise<void> => engine.pass(emit, full, flush);
   const stop = (): void => engine.stop();
   process.on('SIGTERM', stop);

@@ -196,6 +196,27 @@ describe('upkeep tail', () => {
     expect(r3.stdout.length).toBe(0);
   });
 
+  it('--journal: the restart journal (DIR/.upkeep/journal.jsonl) merged by its tai64n field, resumed with a cursor', async () => {
+    const sv = tmpdir();
+    mkdirSync(join(sv, 'web/log/main'), { recursive: true });
+    mkdirSync(join(sv, '.upkeep'));
+    const L = (sec: number, msg: string): string => `@40000000${sec.toString(16).padStart(8, '0')}00000000 ${msg}\n`;
+    const J = (sec: number, ev: string): string =>
+      `{"v":1,"level":30,"time":"x","tai64n":"@40000000${sec.toString(16).padStart(8, '0')}00000000","host":"h","service":"web","event":"${ev}","msg":"m"}\n`;
+    writeFileSync(join(sv, 'web/log/main/current'), L(0x6b000010, 'one') + L(0x6b000030, 'three'));
+    writeFileSync(join(sv, '.upkeep/journal.jsonl'), J(0x6b000020, 'start'));
+    const cur = join(sv, 'cursor');
+    const r = await upkeep(['tail', '--dir', sv, '--journal', '-o', 'json', '--cursor-file', cur]);
+    const objs = lines(r.stdout.toString()).map((l) => JSON.parse(l));
+    expect(objs.map((o) => o.service)).toEqual(['web', 'upkeep-journal', 'web']);
+    expect(JSON.parse(objs[1].message).event).toBe('start');
+    expect(objs[1].tai64n).toBe('@400000006b00002000000000');
+    expect(objs[1].time_estimated).toBeUndefined();
+    appendFileSync(join(sv, '.upkeep/journal.jsonl'), J(0x6b000040, 'exit'));
+    const r2 = await upkeep(['tail', '--dir', sv, '--journal', '-o', 'json', '--cursor-file', cur]);
+    expect(lines(r2.stdout.toString()).map((l) => JSON.parse(JSON.parse(l).message).event)).toEqual(['exit']);
+  });
+
   it('does not print the partial last line of current (it is still being written)', async () => {
     const d = tmpdir();
     writeFileSync(join(d, 'current'), '@400000006b02c12e10a72d0c done\n@400000006b02c12e10a72d0c half');
