@@ -5,8 +5,8 @@
 // non-blocking (EAGAIN), the rest is read through a net.Socket on the event loop instead.
 import { readSync, writeSync } from 'node:fs';
 
-export const IN_SIZE = 1 << 16;
-export const OUT_SIZE = 1 << 18;
+export const IN_SIZE = 1 << 18;
+export const OUT_SIZE = 1 << 19;
 
 /** Thrown for read/write failures; the filters exit 111 on it (silently, like daemontools). */
 export class StdioError extends Error {

@@ -6,6 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { IN_SIZE } from '../../src/io/stdio-filter.js';
 import { itWithPeer, ROOT, tmpdir, upkeep, UPKEEP, waitFor } from '../helpers/index.js';
 
 const BASE = (1n << 62n) + 10n;
@@ -147,13 +148,13 @@ describe('upkeep tai64nlocal vs Debian tai64nlocal', () => {
     }
   });
 
-  itWithPeer(['tai64nlocal'])('handles labels cut by every read boundary, from a file, like Debian', async () => {
-    // A regular file is read in 64 KiB chunks: put a label across the boundary at each offset 0..26.
+  itWithPeer(['tai64nlocal'])('handles labels cut by a read boundary at every offset, from a file, like Debian', async () => {
+    // A regular file is read in IN_SIZE chunks: put a label across the boundary at each offset 0..26.
     const dir = tmpdir();
     const parts: string[] = [];
     let size = 0;
     for (let k = 0; k <= 26; k++) {
-      const boundary = (k + 1) * 65536;
+      const boundary = (k + 1) * IN_SIZE;
       const pad = boundary - k - size - 1; // a filler line, then the label starting k bytes before the boundary
       parts.push('f'.repeat(pad) + '\n');
       const l = label(1795342628 + k, 279391500) + (k % 2 ? ' x\n' : '\n');
@@ -310,7 +311,7 @@ describe('upkeep tai64nlocal beyond Debian', () => {
   });
 });
 
-/** Runs upkeep with stdin read from a regular file (so reads come in whole 64 KiB chunks). */
+/** Runs upkeep with stdin read from a regular file (so reads come in whole IN_SIZE chunks). */
 async function runWithStdinFile(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<Buffer> {
   const fd = openSync(file, 'r');
   try {
