@@ -57,6 +57,18 @@ export const PROGRAMS: Record<string, ProgramEntry> = {
     link: true,
     load: () => import('../programs/svok.js'),
   },
+  svscan: {
+    style: 'djb',
+    summary: 'supervise every service directory of a tree in one process, with persistent log pipes (daemontools svscan)',
+    link: true,
+    load: () => import('../programs/svscan.js'),
+  },
+  loghost: {
+    style: 'djb',
+    summary: "internal: svscan's shared logger process for log/script loggers (not run by hand)",
+    link: false,
+    load: () => import('../programs/loghost.js'),
+  },
   tail: {
     style: 'upkeep',
     summary: "print services' log lines merged by time, follow them, resume with a cursor",
