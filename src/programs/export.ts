@@ -75,6 +75,7 @@ export async function exportLogs(o: ExportOptions): Promise<number> {
   const targets = resolveTargets(o);
   const host = o.host ?? hostname();
   const batchMax = o.batch ?? 500;
+  if (batchMax < 1) throw new UsageError('--batch must be at least 1');
   const retryMax = (o.retryMax ?? 30) * 1000;
   const warn = (t: string): void => void process.stderr.write(`upkeep export: warning: ${t}\n`);
   const cursor = o.cursorFile ? loadCursor(o.cursorFile) : null;

@@ -243,7 +243,14 @@ export class Engine {
       this.kick = null;
       this.pending = false;
       if (this.stopped) break;
-      for (const r of this.readers) r.refresh();
+      for (const r of this.readers) {
+        try {
+          r.refresh();
+        } catch (e) {
+          // The directory went away or became unreadable: say so once per wake-up, keep the others going.
+          this.warn(`unable to read log directory ${r.dir}: ${describeError(e)}`);
+        }
+      }
       await pass();
     }
   }
