@@ -170,7 +170,7 @@ export class Logger extends EventEmitter {
     }
   }
 
-  /** The retry pause: a timer, cancelled by close(). */
+  /** The retry pause: a timer (destroy() cancels it). */
   private pause(): Promise<void> {
     return new Promise((res) => {
       this.pauseWake = res;
