@@ -58,7 +58,7 @@ describe('multilog vs Debian: random scripts and inputs', () => {
       }),
     );
     expect(failures).toEqual([]);
-  }, 60_000);
+  }, Math.max(60_000, RUNS * 1500));
 });
 
 const rotScenario = fc.record({
@@ -96,5 +96,5 @@ describe('multilog vs Debian: random rotation', () => {
       }),
     );
     expect(failures).toEqual([]);
-  }, 60_000);
+  }, Math.max(60_000, RUNS * 1500));
 });
