@@ -204,8 +204,17 @@ export class Service {
 
   private readServicePolicy(): Partial<Policy> {
     // s6's `timeout-kill`: milliseconds; leading digits as djb's scan_ulong, 0 = never.
-    const ms = readMsFile(join(this.abs, 'timeout-kill'));
-    return ms === undefined ? {} : { killTimeoutMs: ms };
+    const p: { -readonly [K in keyof Policy]?: Policy[K] } = {};
+    const kill = readMsFile(join(this.abs, 'timeout-kill'));
+    if (kill !== undefined) p.killTimeoutMs = kill;
+    // upkeep's own: the restart policy per service (milliseconds).
+    const min = readMsFile(join(this.abs, 'min-uptime'));
+    if (min !== undefined) p.minUptimeMs = min;
+    const base = readMsFile(join(this.abs, 'backoff-base'));
+    if (base !== undefined && base > 0) p.backoffBaseMs = base;
+    const max = readMsFile(join(this.abs, 'backoff-max'));
+    if (max !== undefined && max > 0) p.backoffMaxMs = max;
+    return p;
   }
 
   private dispatch(ev: Event, first = false): void {
