@@ -152,6 +152,9 @@ describe('multilog vs Debian: line handling', () => {
     ),
     ['long final line without newline', { args: ['e', '=st', './d'], input: long(1700) }, {}],
     ['exactly 1000 bytes then EOF', { args: ['e', './d'], input: long(1000) }, {}],
+    ['stdin closed: end of input at once', { args: ['e', './d'], input: 'ignored\n', redirect: '<&-' }, {}],
+    ['stdin a directory (read error): end of input', { args: ['e', './d'], input: 'ignored\n', redirect: '</' }, {}],
+    ['stdin write-only (read error): end of input', { args: ['e', './d'], input: 'ignored\n', redirect: '0>>../wo' }, {}],
     ['long lines through a pipe', { args: ['./d'], input: `${long(5000)}\n${long(1000)}\n${long(70000)}\nend`, feed: 'pipe' }, {}],
   ];
   for (const [name, c, opts] of cases) peer.concurrent(name, async () => void (await same(c, name, opts)));

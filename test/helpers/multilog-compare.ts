@@ -194,6 +194,8 @@ export interface Case extends Run {
   umask?: string;
   /** stderr redirected to this path (e.g. /dev/full) instead of being captured */
   stderrTo?: string;
+  /** extra shell redirections for the program, e.g. '<&-' (stdin closed) */
+  redirect?: string;
 }
 
 export interface Outcome {
@@ -222,7 +224,7 @@ export function runOnce(
   impl: Impl,
   w: string,
   r: Run,
-  opts: { env?: Record<string, string>; umask?: string; stderrTo?: string } = {},
+  opts: { env?: Record<string, string>; umask?: string; stderrTo?: string; redirect?: string } = {},
 ): Promise<{ code: number | null; signal: string | null; stderr: Buffer; stdout: Buffer }> {
   const input = typeof r.input === 'string' ? Buffer.from(r.input, 'latin1') : (r.input ?? Buffer.alloc(0));
   const feed = r.feed ?? 'file';
@@ -234,7 +236,7 @@ export function runOnce(
   }
   const argv = [...impl.argv, ...subst(r.args, w)];
   return new Promise((resolve, reject) => {
-    const script = opts.stderrTo === undefined ? 'umask "$0"; exec "$@"' : `umask "$0"; exec "$@" 2>'${opts.stderrTo}'`;
+    const script = `umask "$0"; exec "$@"${opts.stderrTo === undefined ? '' : ` 2>'${opts.stderrTo}'`} ${opts.redirect ?? ''}`;
     const child = spawn('/bin/sh', ['-c', script, opts.umask ?? '022', ...argv], {
       cwd: w,
       env: baseEnv(opts.env),
@@ -267,7 +269,7 @@ export async function runCase(impl: Impl, scratch: Scratch, c: Case, tag = 'case
   const t0 = nowMicros();
   const start = Date.now();
   for (const r of [c, ...(c.then ?? [])]) {
-    const res = await runOnce(impl, w, r, { env: c.env, umask: c.umask, stderrTo: c.stderrTo });
+    const res = await runOnce(impl, w, r, { env: c.env, umask: c.umask, stderrTo: c.stderrTo, redirect: c.redirect });
     codes.push(res.code);
     signals.push(res.signal);
     errs.push(res.stderr);
