@@ -108,8 +108,18 @@ function row(s: ServiceReport, i: number, x: (t: number) => number, o: HtmlOptio
   }
   for (const f of s.flaps) {
     parts.push(`<rect class="flap" data-rule="${f.rule}" x="${x(f.start).toFixed(2)}" y="${y + 2}" width="${Math.max(x(f.end) - x(f.start), 1).toFixed(2)}" height="${ROW - 4}"><title>flapping (${f.rule} rule) ${esc(o.time(f.start))} .. ${esc(o.time(f.end))}: ${f.deaths} deaths</title></rect>`);
-    // Deaths of a crash loop pile up at this scale: say how many there were.
-    parts.push(`<text class="count" x="${(x(f.end) + 4).toFixed(2)}" y="${mid}">${f.deaths} deaths (${f.rule})</text>`);
+  }
+  if (s.flaps.length) {
+    // Deaths of a crash loop pile up at this scale: one label per row says how many, and which rules fired.
+    const same = s.flaps.every((f) => f.deaths === s.flaps[0]!.deaths);
+    const label = same
+      ? `${s.flaps[0]!.deaths} deaths (${[...new Set(s.flaps.map((f) => f.rule))].join(', ')})`
+      : s.flaps.map((f) => `${f.rule} ${f.deaths}`).join(', ') + ' deaths';
+    const right = Math.max(...s.flaps.map((f) => x(f.end)));
+    const left = Math.min(...s.flaps.map((f) => x(f.start)));
+    const room = label.length * 6.2 + 8;
+    const at = right + room < W ? `x="${(right + 4).toFixed(2)}"` : left - room > LABEL ? `x="${(left - 4).toFixed(2)}" text-anchor="end"` : `x="${(left + 4).toFixed(2)}" dy="-11"`;
+    parts.push(`<text class="count" ${at} y="${mid}">${esc(label)}</text>`);
   }
   for (const d of s.deploys) {
     parts.push(`<line class="deploy" data-kind="${d.kind}" x1="${x(d.at).toFixed(2)}" y1="${y + 1}" x2="${x(d.at).toFixed(2)}" y2="${y + ROW - 1}"><title>${d.kind} ${esc(d.from)} -&gt; ${esc(d.to)} at ${esc(o.time(d.at))}</title></line>`);
