@@ -110,6 +110,15 @@ describe('upkeep report: options and exit status', () => {
     expect(c.code).toBe(0);
     expect(c.stdout.toString()).toContain('none flapping');
   });
+  it('reads local times in the zone of TZ (date-fns), and shows them there', async () => {
+    const env = { ...process.env, TZ: 'Europe/Paris' }; // UTC+1 in November
+    const r = await upkeep(['report', '--format', 'json', '--since', '2026-11-22 11:10', '--until', '2026-11-22 12:00', FIXTURE], { env });
+    const rep = JSON.parse(r.stdout.toString());
+    expect(rep.window).toMatchObject({ since: '2026-11-22T10:10:00.000000Z', until: '2026-11-22T11:00:00.000000Z' });
+    const t = await upkeep(['report', '--since', '2026-11-22 11:10', '--until', '2026-11-22 12:00', '--service', 'worker', FIXTURE], { env });
+    expect(t.stdout.toString()).toContain('upkeep report: 2026-11-22 11:10:00 .. 2026-11-22 12:00:00 (local time)');
+    expect(t.stdout.toString()).toContain('flapping 2026-11-22 11:16:45 .. 2026-11-22 11:31:00');
+  });
   it('uses configurable rules', async () => {
     // With a burst of 10 deaths, web's 8 are no longer a flap.
     const r = await upkeep(['report', '--format', 'json', '--until', UNTIL, '--burst-deaths', '10', '--service', 'web', FIXTURE]);
