@@ -22,8 +22,14 @@ import { LogDir, realFs, type FsSeam, type LogdirContext } from './logdir.js';
 const NL = 10;
 /** An output buffer is written once it holds this much. */
 const FLUSH_AT = 256 * 1024;
-/** Room for one more line head (<= 1000 bytes) and its newline beyond FLUSH_AT. */
-const OUT_CAP = FLUSH_AT + 4096;
+/** Room kept beyond the flush point: one more line head (<= 1000 bytes) and its newline always fit. */
+const SLACK = 4096;
+const OUT_CAP = FLUSH_AT + SLACK;
+/**
+ * Output buffers start this small and grow (x4) to OUT_CAP only while input comes in bursts, and fall back
+ * when it idles: a supervisor running the loggers of many quiet services keeps each one small.
+ */
+const OUT_MIN = 16 * 1024;
 /** write() returns false once this much input is queued. */
 const HIGH_WATER = 1024 * 1024;
 const PAUSE_MS = 5000;
@@ -51,6 +57,12 @@ export interface LoggerOptions {
 interface Out {
   buf: Buffer;
   len: number;
+  /** buf.length - SLACK: at this fill the buffer grows, or is written once it is at its largest. */
+  flushAt: number;
+}
+
+function newOut(size: number): Buffer {
+  return Buffer.allocUnsafe(size);
 }
 
 /**
@@ -166,7 +178,7 @@ export class Logger extends EventEmitter {
       const d = new LogDir(spec, ctx);
       await d.open();
       this.dirs.push(d);
-      this.outs.push({ buf: Buffer.allocUnsafe(OUT_CAP), len: 0 });
+      this.outs.push({ buf: newOut(OUT_MIN), len: 0, flushAt: OUT_MIN - SLACK });
     }
   }
 
@@ -198,12 +210,16 @@ export class Logger extends EventEmitter {
   }
 
   /**
-   * Feeds input. Returns false when the caller should wait for 'drain' before writing more. The logger
+   * Feeds input. Returns false when the caller should wait for 'drain' before writing more: when 1 MiB is
+   * queued, or at once while the logger is held up (processor, pause after an error). The logger
    * keeps no reference to `chunk` after the call (it copies what it could not process at once), so a
    * reader may reuse one buffer for every read.
    */
   write(chunk: Uint8Array): boolean {
     if (this.ending || this.finished) throw new Error('write after end');
+    // Still busy from before this call: waiting on a processor, a pause after an error, or a sync. Like
+    // multilog, which does not read while it runs a processor or retries a write, ask for no more input.
+    const stalled = this.running;
     if (chunk.length > 0) {
       const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
       this.queue.push(b);
@@ -220,7 +236,7 @@ export class Logger extends EventEmitter {
         }
       }
     }
-    if (this.queued >= HIGH_WATER) {
+    if (stalled || this.queued >= HIGH_WATER) {
       this.wantDrain = true;
       return false;
     }
@@ -299,15 +315,11 @@ export class Logger extends EventEmitter {
         }
         if (this.pendingStatus >= 0) await this.retryStatus();
         if (this.needFlush) await this.flushAll();
-        if (this.wantDrain && this.queued < HIGH_WATER / 2) {
-          this.wantDrain = false;
-          this.emit('drain');
-        }
       }
       this.queue.length = 0;
       this.qHead = 0;
       // Input idles: like multilog before each read, write out everything pending.
-      await this.flushAll();
+      await this.flushAll(true);
       if (this.rotateRequested) {
         this.rotateRequested = false;
         for (const d of this.dirs) if (d.bytes > 0) await d.rotate();
@@ -339,7 +351,7 @@ export class Logger extends EventEmitter {
           if (!this.ts) {
             // No label, no filter: copy every complete line that fits at once.
             let room = OUT_CAP;
-            for (let j = 0; j < nOut; j++) room = Math.min(room, OUT_CAP - outs[j]!.len);
+            for (let j = 0; j < nOut; j++) room = Math.min(room, outs[j]!.buf.length - outs[j]!.len);
             const limit = Math.min(end, pos + room);
             const nl = limit > pos ? chunk.lastIndexOf(NL, limit - 1) : -1;
             if (nl >= pos) {
@@ -347,7 +359,7 @@ export class Logger extends EventEmitter {
                 const o = outs[j]!;
                 chunk.copy(o.buf, o.len, pos, nl + 1);
                 o.len += nl + 1 - pos;
-                if (o.len >= FLUSH_AT) this.needFlush = true;
+                if (o.len >= o.flushAt) this.full(o);
               }
               pos = nl + 1;
               if (nOut === 0) this.needFlush = false;
@@ -362,7 +374,7 @@ export class Logger extends EventEmitter {
           // Buffer.copy allocates a view per call: a copy per line cost more than moving the run twice.
           const o = outs[0]!;
           const gap = this.stampLen;
-          const room = OUT_CAP - o.len;
+          const room = o.buf.length - o.len;
           const nls = this.nlPos;
           let n = 0;
           let p = pos;
@@ -403,7 +415,7 @@ export class Logger extends EventEmitter {
               }
             }
             o.len = dst;
-            if (dst >= FLUSH_AT) this.needFlush = true;
+            if (dst >= o.flushAt) this.full(o);
             pos = s0;
             continue;
           }
@@ -414,7 +426,7 @@ export class Logger extends EventEmitter {
             if (nl >= 0) {
               const n = nl + 1 - pos;
               let fits = true;
-              for (let j = 0; j < nOut; j++) if (OUT_CAP - outs[j]!.len < n + STAMP_LEN) fits = false;
+              for (let j = 0; j < nOut; j++) if (outs[j]!.buf.length - outs[j]!.len < n + STAMP_LEN) fits = false;
               if (fits) {
                 const st = this.stamp;
                 for (let j = 0; j < nOut; j++) {
@@ -425,7 +437,7 @@ export class Logger extends EventEmitter {
                   l += STAMP_LEN;
                   chunk.copy(b, l, pos, nl + 1);
                   o.len = l + n;
-                  if (o.len >= FLUSH_AT) this.needFlush = true;
+                  if (o.len >= o.flushAt) this.full(o);
                 }
                 pos = nl + 1;
                 continue;
@@ -467,7 +479,7 @@ export class Logger extends EventEmitter {
       const lineEnd = nl < 0 ? end : nl;
       if (lineEnd > pos) {
         let room = lineEnd - pos;
-        for (let j = 0; j < nOut; j++) if (this.sel[j]) room = Math.min(room, OUT_CAP - outs[j]!.len);
+        for (let j = 0; j < nOut; j++) if (this.sel[j]) room = Math.min(room, outs[j]!.buf.length - outs[j]!.len);
         if (room === 0) {
           this.needFlush = true;
           break;
@@ -477,14 +489,14 @@ export class Logger extends EventEmitter {
           const o = outs[j]!;
           chunk.copy(o.buf, o.len, pos, pos + room);
           o.len += room;
-          if (o.len >= FLUSH_AT) this.needFlush = true;
+          if (o.len >= o.flushAt) this.full(o);
         }
         pos += room;
         continue;
       }
       // pos === nl
       let full = false;
-      for (let j = 0; j < nOut; j++) if (this.sel[j] && outs[j]!.len >= OUT_CAP) full = true;
+      for (let j = 0; j < nOut; j++) if (this.sel[j] && outs[j]!.len >= outs[j]!.buf.length) full = true;
       if (full) {
         this.needFlush = true;
         break;
@@ -589,7 +601,7 @@ export class Logger extends EventEmitter {
       const o = this.outs[j]!;
       this.line.copy(o.buf, o.len, 0, len);
       o.len += len;
-      if (o.len >= FLUSH_AT) this.needFlush = true;
+      if (o.len >= o.flushAt) this.full(o);
     }
   }
 
@@ -598,16 +610,34 @@ export class Logger extends EventEmitter {
       if (!this.sel[j]) continue;
       const o = this.outs[j]!;
       o.buf[o.len++] = NL;
-      if (o.len >= FLUSH_AT) this.needFlush = true;
+      if (o.len >= o.flushAt) this.full(o);
     }
   }
 
-  private async flushAll(): Promise<void> {
+  /** `o` reached its flush point: grow it while it is not at its largest, else have it written. */
+  private full(o: Out): void {
+    const size = o.buf.length;
+    if (size >= OUT_CAP) {
+      this.needFlush = true;
+      return;
+    }
+    const bigger = newOut(Math.min(OUT_CAP, size * 4));
+    o.buf.copy(bigger, 0, 0, o.len);
+    o.buf = bigger;
+    o.flushAt = bigger.length - SLACK;
+  }
+
+  /** Writes every output buffer; `idle` (input idles): a large buffer that was not needed shrinks back. */
+  private async flushAll(idle = false): Promise<void> {
     this.needFlush = false;
     for (let j = 0; j < this.outs.length; j++) {
       const o = this.outs[j]!;
       if (o.len === 0) continue;
       await this.dirs[j]!.write(o.buf, 0, o.len);
+      if (idle && o.buf.length > OUT_MIN && o.len < OUT_MIN / 2) {
+        o.buf = newOut(OUT_MIN);
+        o.flushAt = OUT_MIN - SLACK;
+      }
       o.len = 0;
     }
   }
