@@ -82,9 +82,12 @@ export const IN_BASE = OUT_SIZE;
 
 /**
  * Reads `fd` to EOF into out's input area, calling `onChunk(start, end)` with the bytes' place in
- * `out.buf`; the output is flushed before each read. The input area is reused: copy what you keep.
+ * `out.buf` (and waiting if it returns a promise); the output is flushed before each read. The input
+ * area is reused: copy what you keep.
  */
-export async function pump(fd: number, out: Output, onChunk: (start: number, end: number) => void): Promise<void> {
+export type ChunkHandler = (start: number, end: number) => void | Promise<void>;
+
+export async function pump(fd: number, out: Output, onChunk: ChunkHandler): Promise<void> {
   for (;;) {
     out.flush();
     let n: number;
@@ -97,18 +100,20 @@ export async function pump(fd: number, out: Output, onChunk: (start: number, end
       throw new StdioError('read', code);
     }
     if (n === 0) return;
-    onChunk(IN_BASE, IN_BASE + n);
+    const wait = onChunk(IN_BASE, IN_BASE + n);
+    if (wait) await wait; // (rare: e.g. tai64nlocal loading its zone code)
   }
 }
 
-async function pumpAsync(fd: number, out: Output, onChunk: (start: number, end: number) => void): Promise<void> {
+async function pumpAsync(fd: number, out: Output, onChunk: ChunkHandler): Promise<void> {
   const { Socket } = await import('node:net'); // rarely needed: keep it out of start-up
   const sock = new Socket({ fd, readable: true, writable: false });
   try {
     for await (const chunk of sock as AsyncIterable<Buffer>) {
       for (let off = 0; off < chunk.length; off += IN_SIZE) {
         const n = chunk.copy(out.buf, IN_BASE, off, Math.min(chunk.length, off + IN_SIZE));
-        onChunk(IN_BASE, IN_BASE + n);
+        const wait = onChunk(IN_BASE, IN_BASE + n);
+        if (wait) await wait;
       }
       if (sock.readableLength === 0) out.flush();
     }

@@ -4,12 +4,12 @@
 // is passed through unchanged (Debian's binary dies with SIGSEGV there).
 // Hot path: newlines found per chunk with indexOf, the date part cached per second (core LabelFormatter),
 // 8 hex digits and 9 decimal digits per line, no per-line allocation.
+// Start-up: the zone code (core/tz, core/tzlocal, io/zone) is imported, and the zone files read, only
+// when the first label at a line start is seen.
 import { UsageError } from '../core/errors.js';
 import type { Convention } from '../core/tai64n.js';
-import { hexValue, LabelFormatter, type LocalFormat } from '../core/tzlocal.js';
-import { UTC } from '../core/tz.js';
+import type { LabelFormatter, LocalFormat } from '../core/tzlocal.js';
 import { Output, pump, StdioError } from '../io/stdio-filter.js';
-import { loadZone } from '../io/zone.js';
 
 export const HELP = `usage: tai64nlocal [--utc] [--rfc3339] [--tai daemontools|s6]
 
@@ -61,6 +61,13 @@ export async function main(args: string[]): Promise<number> {
 
 const NL = 10;
 const AT = 64;
+const LINE_AT = Buffer.from('\n@');
+
+// Values of the lowercase hex digits tai64nlocal accepts (0-9 a-f), -1 for any other byte.
+const HEXVAL = new Int8Array(256).fill(-1);
+for (let i = 0; i < 10; i++) HEXVAL[48 + i] = i;
+for (let i = 0; i < 6; i++) HEXVAL[97 + i] = 10 + i;
+const hexValue = (c: number): number => HEXVAL[c]!;
 
 /** The line state machine, fed chunk by chunk (exported for test/e2e/tai64nlocal-chunks.test.ts). */
 export class Converter {
@@ -71,7 +78,7 @@ export class Converter {
   private labelLen = 0;
   private readonly scratch = Buffer.alloc(25);
 
-  /** Made when the first label is seen: input without labels never reads the zone files. */
+  /** Made when the first label is seen: input without labels never loads the zone code or files. */
   private f: LabelFormatter | null = null;
 
   constructor(
@@ -79,8 +86,9 @@ export class Converter {
     private readonly out: Output,
   ) {}
 
-  /** Handles out.buf[i, n) (in the output's input area). */
-  chunk(i: number, n: number): void {
+  /** Handles out.buf[i, n) (in the output's input area); a promise while the zone code is loading. */
+  chunk(i: number, n: number): void | Promise<void> {
+    if (this.f === null && this.labelAhead(i, n)) return this.loadFormatter().then(() => this.chunk(i, n));
     const out = this.out;
     const b = out.buf;
     if (this.labelLen > 0) {
@@ -118,6 +126,23 @@ export class Converter {
       out.move(j, nl + 1);
       i = nl + 1;
     }
+  }
+
+  /** Whether out.buf[i, n) may hold a label at a line start (then the formatter is needed). */
+  private labelAhead(i: number, n: number): boolean {
+    const b = this.out.buf;
+    if (this.labelLen > 0 || (!this.midLine && b[i] === AT)) return true;
+    const k = b.indexOf(LINE_AT, i);
+    return k >= 0 && k + 1 < n;
+  }
+
+  private async loadFormatter(): Promise<void> {
+    const [{ LabelFormatter }, { UTC }, { loadZone }] = await Promise.all([
+      import('../core/tzlocal.js'),
+      import('../core/tz.js'),
+      import('../io/zone.js'),
+    ]);
+    this.f = new LabelFormatter(this.fmt.utc ? UTC : loadZone(), this.fmt);
   }
 
   /** At end of input a label without a terminator produces no output at all (as Debian's does). */
@@ -160,7 +185,7 @@ export class Converter {
 
   /** Writes the converted label whose 24 hex digits start at b[p]; false if it must pass through. */
   private emit(b: Buffer, p: number): boolean {
-    const f = (this.f ??= new LabelFormatter(this.fmt.utc ? UTC : loadZone(), this.fmt));
+    const f = this.f!; // loaded by chunk() before any label is handled
     if (!f.load(b, p)) return false;
     const head = f.head;
     const tail = f.tail;

@@ -290,23 +290,27 @@ describe('upkeep tai64nlocal beyond Debian', () => {
     expect(code).toBe(111);
   });
 
-  it('loads only what it needs: no commander, date-fns or node:net at start-up', () => {
+  it('loads only what it needs at start-up: no commander, date-fns, node:net, nor the zone code', () => {
     const seen = new Set<string>();
     const visit = (file: string) => {
       if (seen.has(file)) return;
       seen.add(file);
       const text = readFileSync(file, 'utf8');
-      for (const m of text.matchAll(/^import\s[^'"]*?from\s+['"]([^'"]+)['"]/gm)) {
+      for (const m of text.matchAll(/^import\s(?!type\s)[^'"]*?from\s+['"]([^'"]+)['"]/gm)) {
         const spec = m[1]!;
         if (spec.startsWith('.')) visit(join(file, '..', spec.replace(/\.js$/, '.ts')));
         else seen.add(spec);
       }
     };
-    for (const prog of ['tai64nlocal', 'tai64n']) {
+    const expected: Record<string, string[]> = {
+      tai64nlocal: ['core/errors.ts', 'io/stdio-filter.ts', 'node:fs', 'programs/tai64nlocal.ts'],
+      tai64n: ['core/errors.ts', 'core/tai64n.ts', 'io/clock.ts', 'io/stdio-filter.ts', 'node:fs', 'node:process', 'programs/tai64n.ts'],
+    };
+    for (const [prog, want] of Object.entries(expected)) {
       seen.clear();
       visit(join(ROOT, 'src/programs', prog + '.ts'));
-      const ext = [...seen].filter((s) => !s.startsWith('/'));
-      expect(ext.sort(), prog).toEqual(['node:fs', 'node:process'].filter((x) => prog === 'tai64n' || x !== 'node:process'));
+      const got = [...seen].map((s) => (s.startsWith('/') ? s.slice(join(ROOT, 'src').length + 1) : s)).sort();
+      expect(got, prog).toEqual(want);
     }
   });
 });
