@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { listLogdir } from '../../src/io/logdir-read.js';
+import { lineHash } from '../../src/core/logline.js';
 import { UPKEEP, itWithPeer, sh, tmpdir, upkeep, which, waitFor } from '../helpers/index.js';
 
 const kids: ChildProcess[] = [];
@@ -164,6 +165,16 @@ describe('upkeep export', () => {
     await rs.start();
     await waitFor(() => rs.lines().length >= 1000, 'all 1000 lines after the restart');
     await waitFor(() => /is back, shipping again/.test(ex.err()), 'the recovery note');
+    // kill -9 once the cursor records line 1000 (the cursor is saved just after the collector took the
+    // batch: a kill -9 in between would legitimately send that one batch again).
+    const line1000 = stored(d).find((l) => l.endsWith(' msg 1000'))!;
+    await waitFor(() => {
+      try {
+        return JSON.parse(readFileSync(cursor, 'utf8')).dirs[d].hash === lineHash(Buffer.from(line1000, 'latin1'));
+      } catch {
+        return false;
+      }
+    }, 'the cursor to record line 1000');
     ex.kill('SIGKILL');
     await new Promise((r) => ex.once('close', r));
     feed(500);

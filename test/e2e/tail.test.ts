@@ -161,16 +161,16 @@ describe('upkeep tail', () => {
     const saved = JSON.parse(readFileSync(cur, 'utf8')).dirs[d];
     const given1 = lines(t1.out());
     const r2 = await upkeep(['tail', '-o', 'raw', '--cursor-file', cur, d]);
-    expect(r2.stderr.toString()).toBe('');
+    expect(r2.stderr.toString(), 'stderr of the second run').toBe('');
     const all = stored(d);
     const second = lines(r2.stdout.toString('latin1'));
     // The saved line: the cursor never runs ahead of what was given.
     const c = all.findIndex((l) => l.startsWith(saved.label) && lineHash(Buffer.from(l, 'latin1')) === saved.hash);
-    expect(c).toBeGreaterThanOrEqual(0);
-    expect(c + 1).toBeLessThanOrEqual(given1.length);
+    expect(c, `the cursor's line ${JSON.stringify(saved)}`).toBeGreaterThanOrEqual(0);
+    expect(c + 1, 'the cursor is not ahead of the output').toBeLessThanOrEqual(given1.length);
     // The first run gave a prefix; the second starts right after the saved line and gives the rest.
-    expect(given1).toEqual(all.slice(0, given1.length));
-    expect(second).toEqual(all.slice(c + 1));
+    expect(given1, 'the first run gave a prefix').toEqual(all.slice(0, given1.length));
+    expect(second, 'the second run resumed after the cursor').toEqual(all.slice(c + 1));
     expect(all.length).toBe(3500);
     // A third run has nothing new.
     const r3 = await upkeep(['tail', '-o', 'raw', '--cursor-file', cur, d]);
