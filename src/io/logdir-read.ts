@@ -100,6 +100,8 @@ export class DirReader {
   labelled = false;
   /** The line ends with "\n" in buf (at `le`): false only for a finished file's unterminated last line. */
   nl = false;
+  /** Called before the bytes of lines already handed out may be overwritten (a consumer holding on to them copies them now). */
+  beforeMove: (() => void) | null = null;
   /** Lines at or before this stamp are not to be given (a cursor resumed by time). */
   after: Stamp | null = null;
   /** Name, inode and end offset (after "\n") of the current line's file. */
@@ -211,6 +213,7 @@ export class DirReader {
 
   /** Reads more of the open file into buf; false at (current) end of file. */
   private fill(): boolean {
+    this.beforeMove?.();
     if (this.pos > 0 && (this.end === this.buf.length || this.eof)) {
       // Move the unread tail to the front.
       this.buf.copy(this.buf, 0, this.pos, this.end);
@@ -230,6 +233,7 @@ export class DirReader {
   }
 
   private openNext(): boolean {
+    this.beforeMove?.();
     for (;;) {
       const f = this.queue.shift();
       if (!f) return false;

@@ -344,6 +344,7 @@ export async function tail(o: TailOptions): Promise<number> {
     put(fmt.format(service, line, labelled, stamp, exact));
   };
   const flush = async (): Promise<void> => {
+    flushRun();
     if (used > 0 && !broken) {
       const whole = out;
       const data = out.subarray(0, used);
@@ -361,19 +362,45 @@ export async function tail(o: TailOptions): Promise<number> {
     }
     if (o.cursorFile && !broken) saveCursor(o.cursorFile, engine.cursor(cursor));
   };
-  const full = (): boolean => used > OUT_SIZE - 4096;
+  const full = (): boolean => used + pendingRun() > OUT_SIZE - 4096;
+  let flushRun = (): void => {};
+  let pendingRun = (): number => 0;
 
   const lines = o.lines ?? (o.follow && !o.since && !o.cursorFile ? 10 : null);
   for (const k of engine.start(cursor, lines, since, until)) putLine(k.service, k.line, k.labelled, k.stamp, k.exact);
-  // raw: copy the stored bytes (with their "\n") straight from the reader's buffer: one native copy
-  // per line, no allocation (bench/tail.mjs measures it against sort -m).
+  // raw: the stored bytes (with their "\n") are copied straight from the reader's buffer, a run of
+  // consecutive lines of one file at a time (one native copy per run, no allocation per line;
+  // bench/tail.mjs measures it against sort -m). The reader calls beforeMove before it reuses its buffer.
+  let runR: DirReader | null = null;
+  let runS = 0;
+  let runE = 0;
+  flushRun = (): void => {
+    if (runR === null) return;
+    const n = runE - runS;
+    if (used + n > out.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(out.length * 2, used + n));
+      out.copy(bigger, 0, 0, used);
+      out = bigger;
+    }
+    used += runR.buf.copy(out, used, runS, runE);
+    runR = null;
+  };
+  pendingRun = () => (runR === null ? 0 : runE - runS);
   const emitRaw = (r: DirReader): void => {
-    if (used + r.le - r.ls + 1 > out.length || !r.nl) {
+    if (runR === r && r.ls === runE && r.nl) {
+      runE = r.le + 1;
+      return;
+    }
+    flushRun();
+    if (!r.nl) {
       putLine(r.service, r.buf.subarray(r.ls, r.le), true, r.stamp);
       return;
     }
-    used += r.buf.copy(out, used, r.ls, r.le + 1);
+    runR = r;
+    runS = r.ls;
+    runE = r.le + 1;
   };
+  if (format === 'raw') for (const r of engine.readers) r.beforeMove = () => runR === r && flushRun();
   const emit = format === 'raw' ? emitRaw : (r: DirReader): void => putLine(r.service, r.buf.subarray(r.ls, r.le), r.labelled, r.stamp, r.exact);
   const pass = (): Promise<void> => engine.pass(emit, full, flush);
   const stop = (): void => engine.stop();
