@@ -212,7 +212,7 @@ describe('upkeep export', () => {
     let input = '';
     for (let i = 1; i <= 2000; i++) input += `event ${i}\n`;
     const d = multilogDir(Buffer.concat([Buffer.from(input), Buffer.from('bytes \xff\xfe\n', 'latin1')]));
-    const ex = keep(spawn(UPKEEP, ['export', '-f', '--to', `http://127.0.0.1:${port}/ingest`, '--retry-max', '1', '--host', 'h', d], { stdio: ['ignore', 'pipe', 'pipe'] }));
+    const ex = keep(spawn(UPKEEP, ['export', '-f', '--to', `http://127.0.0.1:${port}/ingest`, '--retry-max', '1', '--stats', '1', '--host', 'h', d], { stdio: ['ignore', 'pipe', 'pipe'] }));
     await waitFor(() => hits >= 2, 'two failed attempts');
     // Now refuse connections altogether, then come back on the same port.
     srv.closeAllConnections();
@@ -226,6 +226,7 @@ describe('upkeep export', () => {
     const want = stored(d);
     expect(got.map((o) => o.tai64n)).toEqual(want.map((l) => l.slice(0, 25)));
     expect(got.slice(0, 2000).map((o) => o.message)).toEqual(Array.from({ length: 2000 }, (_, i) => `event ${i + 1}`));
+    await waitFor(() => /stats: shipped 2001 lines .* behind 0 bytes, last line @4/.test(ex.err()), 'a periodic stats line');
     expect(got[2000]).toMatchObject({ service: 'web', host: 'h', message: 'bytes \ufffd\ufffd', message_base64: Buffer.from('bytes \xff\xfe', 'latin1').toString('base64') });
   });
 
