@@ -137,6 +137,30 @@ describe('upkeep tail', () => {
     expect(t.err()).toBe('');
   });
 
+  for (const [peer, argv, tai] of [
+    ['svlogd', (d: string) => ['-t', d], 'daemontools'],
+    ['s6-log', (d: string) => ['t', 's4096', 'n100', d], 's6'],
+  ] as const) {
+    itWithPeer([peer])(`-f follows a live ${peer} across rotations (it renames current its own way)`, async () => {
+      const d = join(tmpdir(), 'main');
+      mkdirSync(d);
+      if (peer === 'svlogd') writeFileSync(join(d, 'config'), 's4096\nn100\n');
+      const lg = spawnKept(peer, argv(d));
+      await waitFor(() => { try { return listLogdir(d).length > 0; } catch { return false; } }, peer);
+      const t = spawnKept(UPKEEP, ['tail', '-f', '-n', '1000000', '--tai', tai, '-o', 'raw', d]);
+      let n = 0;
+      for (let round = 0; round < 6; round++) {
+        let s = '';
+        for (let i = 0; i < 150; i++) s += `line ${++n}\n`;
+        lg.stdin!.write(s);
+        await waitFor(() => lines(t.out()).length >= n, `${n} lines followed`);
+      }
+      expect(lines(t.out()).map((l) => l.slice(26))).toEqual(Array.from({ length: n }, (_, i) => `line ${i + 1}`));
+      expect(listLogdir(d).length).toBeGreaterThan(3);
+      expect(t.err()).toBe('');
+    });
+  }
+
   itWithPeer(['multilog'])('--cursor-file: after kill -9 the next run resumes right after the saved line; nothing lost', async () => {
     const dir = tmpdir();
     const d = join(dir, 'main');
