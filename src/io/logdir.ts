@@ -77,6 +77,8 @@ export interface LogdirContext {
   say(line: string): void;
   /** The pause between retries (5 s in production). */
   pause(): Promise<void>;
+  /** Brackets a wait that holds the logger up (processor run, waiting for a sync): +1 before, -1 after. */
+  holdUp(delta: 1 | -1): void;
   /** Takes the flock on `path` (created 0600), resolving to the fd that holds it. */
   lock(path: string): Promise<number>;
   /** fd 2 of the processor. */
@@ -325,7 +327,11 @@ export class LogDir {
    * fsync (the kernel reports a writeback error only once per file description).
    */
   private async syncCurrent(): Promise<void> {
-    if (this.syncing) await this.syncing;
+    if (this.syncing) {
+      this.ctx.holdUp(1);
+      await this.syncing;
+      this.ctx.holdUp(-1);
+    }
     if (this.syncErr !== undefined) {
       const e = this.syncErr;
       this.syncErr = undefined;
@@ -359,7 +365,9 @@ export class LogDir {
       return;
     }
     for (;;) {
+      this.ctx.holdUp(1);
       const r = await this.runProcessor(this.spec.processor);
+      this.ctx.holdUp(-1);
       if (r === 'ok') break;
       if (r === 'crashed') {
         // multilog reports a crash with pause3(), whose trailing reason is a stale errno: Debian's build

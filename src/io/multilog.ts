@@ -170,6 +170,7 @@ export class Logger extends EventEmitter {
       prog: this.prog,
       say: (line) => this.opts.stderr(Buffer.from(line)),
       pause: () => this.pause(),
+      holdUp: (d) => void (this.holdUps += d),
       lock: this.opts.lock ?? ((p) => flock(p, 0o600)),
       processorStderr: this.opts.processorStderr ?? 'inherit',
       processorEnv: this.opts.processorEnv,
@@ -184,15 +185,20 @@ export class Logger extends EventEmitter {
 
   /** The retry pause: a timer (destroy() cancels it). */
   private pause(): Promise<void> {
+    this.holdUps++;
     return new Promise((res) => {
       this.pauseWake = res;
       this.pauseTimer = setTimeout(() => {
         this.pauseTimer = undefined;
         this.pauseWake = undefined;
+        this.holdUps--;
         res();
       }, this.opts.pauseMs ?? PAUSE_MS);
     });
   }
+
+  /** Waits in progress that hold the logger up: pauses after errors, processors, syncs. */
+  private holdUps = 0;
 
   /** True while a line has been started but its newline not yet seen. */
   get midLine(): boolean {
@@ -217,9 +223,9 @@ export class Logger extends EventEmitter {
    */
   write(chunk: Uint8Array): boolean {
     if (this.ending || this.finished) throw new Error('write after end');
-    // Still busy from before this call: waiting on a processor, a pause after an error, or a sync. Like
-    // multilog, which does not read while it runs a processor or retries a write, ask for no more input.
-    const stalled = this.running;
+    // Held up by a processor, a pause after an error or a sync: like multilog, which does not read while
+    // it runs a processor or retries a write, ask for no more input (the writer then blocks on the pipe).
+    const stalled = this.holdUps > 0;
     if (chunk.length > 0) {
       const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
       this.queue.push(b);

@@ -1,6 +1,6 @@
 // The multilog engine as a library, in a tmpdir with a FakeClock: lines, labels, rotation rule, retention,
 // start-up recovery, processor wiring, backpressure, pause-and-retry on write errors, ALRM/TERM semantics.
-import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -336,6 +336,23 @@ describe('processor', () => {
     await lg.end();
     const d = join(h.base, 'd');
     expect(all(d).toString('latin1')).toBe('z'.repeat(3000) + '\n' + 'q'.repeat(fed) + '\n');
+  });
+
+  it('while a processor runs, write() asks for no more input at once (as multilog stops reading)', async () => {
+    const h = harness();
+    const flag = join(h.base, 'go');
+    const lg = await open(h, [`!while [ ! -e ${flag} ]; do sleep 0.01; done; cat`, './d']);
+    lg.write(Buffer.from('first\n'));
+    lg.rotateNow();
+    await waitFor(() => existsSync(join(h.base, 'd/previous')), 'the rotation to start');
+    await new Promise((r) => setImmediate(r));
+    expect(lg.write(Buffer.from('second\n'))).toBe(false);
+    const drained = new Promise<void>((r) => lg.once('drain', r));
+    writeFileSync(flag, '');
+    await drained;
+    expect(lg.write(Buffer.from('third\n'))).toBe(true);
+    await lg.end();
+    expect(all(join(h.base, 'd')).toString()).toBe('first\nsecond\nthird\n');
   });
 
   it('a missing state file: the processor cannot start ("unable to run"), retried forever until it appears', async () => {
