@@ -7,8 +7,14 @@
 // the same inode and bytes), so the fd still reads the rest of it even if retention removes it; then
 // the reader lists the directory again and queues every file it has not seen (by name, and by inode
 // for the file it was reading), oldest first.
-import { closeSync, fstatSync, openSync, readSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, existsSync, fstatSync, openSync, readSync, readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { type Convention } from '../core/tai64n.js';
+import { type Cursor } from '../core/cursor.js';
+import { FatalError, UsageError, describeError } from '../core/errors.js';
+import { unixStamp } from '../core/logline.js';
+import { MergeHeap, mergeArrays } from '../core/merge.js';
+import { type LocalCalendar, TimeSpecError, parseTimeSpec } from '../core/timespec.js';
 import { type Stamp, takeStamp, parseStamp, lineHash, formatStamp } from '../core/logline.js';
 import { type DirPosition, type Listed, candidates } from '../core/cursor.js';
 
@@ -582,3 +588,247 @@ export function lastLines(r: DirReader, n: number, keep: (r: DirReader) => boole
   }
   return out;
 }
+
+// ---------------------------------------------------------------------------------------------------
+// The engine shared by `upkeep tail` and `upkeep export`: which directories, which lines, merged how.
+
+export interface SourceOptions {
+  targets: string[];
+  dir?: string;
+  logPath?: string;
+  service?: string[];
+  since?: string;
+  until?: string;
+  grep?: string;
+  tai?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Also read the restart journal DIR/.upkeep/journal.jsonl. */
+  journal?: boolean;
+}
+
+/** The service label of the restart journal's lines. */
+export const JOURNAL_SERVICE = 'upkeep-journal';
+
+/** Resolves SERVICE names and LOGDIR paths to log directories with their service labels. */
+export function resolveTargets(o: SourceOptions): Target[] {
+  const env = o.env ?? process.env;
+  const svdir = o.dir ?? (env.SVDIR || '/service');
+  const logPath = o.logPath ?? 'log/main';
+  let names = o.targets;
+  if (names.length === 0) {
+    let entries: string[];
+    try {
+      entries = readdirSync(svdir).sort();
+    } catch (e) {
+      throw new FatalError(`unable to read service directory ${svdir}`, e);
+    }
+    names = entries.filter((n) => !n.startsWith('.') && existsSync(join(svdir, n, logPath, 'current')));
+    if (names.length === 0 && !o.journal) throw new FatalError(`unable to find services with logs in ${svdir}: none has ${logPath}/current`);
+  }
+  const out: Target[] = names.map((t) =>
+    t.includes('/') ? { dir: resolve(t), service: serviceOf(resolve(t)) } : { dir: resolve(svdir, t, logPath), service: t },
+  );
+  for (const t of out) {
+    let ok = false;
+    try {
+      ok = statSync(t.dir).isDirectory();
+    } catch (e) {
+      throw new FatalError(`unable to open log directory ${t.dir}`, e);
+    }
+    if (!ok) throw new FatalError(`unable to open log directory ${t.dir}: not a directory`);
+  }
+  const only = o.service && o.service.length > 0 ? new Set(o.service) : null;
+  const picked = only ? out.filter((t) => only.has(t.service)) : out;
+  if (o.journal) {
+    const jdir = join(svdir, '.upkeep');
+    if (!existsSync(join(jdir, 'journal.jsonl'))) throw new FatalError(`unable to open journal ${join(jdir, 'journal.jsonl')}: file does not exist`);
+    picked.push({ dir: resolve(jdir), service: JOURNAL_SERVICE, journal: true });
+  }
+  return picked;
+}
+
+export function convention(tai: string | undefined): Convention {
+  if (tai === undefined || tai === 'daemontools') return 'daemontools';
+  if (tai === 's6') return 's6';
+  throw new UsageError(`--tai must be daemontools or s6, not ${tai}`);
+}
+
+/** The local calendar the shared time grammar needs, from Node's own time zone. */
+export const localCalendar: LocalCalendar = {
+  fromLocal: (y, mo, d, h, mi, s) => new Date(y, mo - 1, d, h, mi, s).getTime() * 1000,
+  startOfDay(us, days) {
+    const t = new Date(us / 1000);
+    return new Date(t.getFullYear(), t.getMonth(), t.getDate() + days).getTime() * 1000;
+  },
+  subDays(us, days) {
+    const t = new Date(Math.floor(us / 1000));
+    t.setDate(t.getDate() - days);
+    return t.getTime() * 1000 + (us % 1000);
+  },
+};
+
+/** A --since/--until value as a stamp in the run's convention. */
+export function timeStamp(text: string | undefined, opt: string, conv: Convention, nowMicros: number, end = false): Stamp | null {
+  if (text === undefined) return null;
+  let us: number;
+  try {
+    us = parseTimeSpec(text, nowMicros, localCalendar);
+  } catch (e) {
+    if (e instanceof TimeSpecError) throw new UsageError(`${opt}: ${e.message}`);
+    throw e;
+  }
+  const sec = Math.floor(us / 1e6);
+  // The grammar has microseconds: an --until covers its whole microsecond (daemontools stamps end in 500 ns).
+  return unixStamp(sec, (us - sec * 1e6) * 1000 + (end ? 999 : 0), conv);
+}
+
+export interface Filter {
+  since: Stamp | null;
+  until: Stamp | null;
+  re: RegExp | null;
+}
+
+/** The per-line filter: --since, --until, -g, and a resumed cursor's time limit. */
+export function lineFilter(f: Filter): (r: DirReader) => boolean {
+  const { since, until, re } = f;
+  return (r) => {
+    const s = r.stamp;
+    if (since && (s.tai < since.tai || (s.tai === since.tai && s.nano < since.nano))) return false;
+    if (until && (s.tai > until.tai || (s.tai === until.tai && s.nano > until.nano))) return false;
+    if (r.after && (s.tai < r.after.tai || (s.tai === r.after.tai && s.nano <= r.after.nano))) return false;
+    if (re) {
+      const from = r.labelled ? Math.min(r.ls + 26, r.le) : r.ls;
+      re.lastIndex = 0;
+      if (!re.test(r.buf.toString('utf8', from, r.le))) return false;
+    }
+    return true;
+  };
+}
+
+export function compileGrep(g: string | undefined): RegExp | null {
+  if (g === undefined) return null;
+  try {
+    return new RegExp(g);
+  } catch (e) {
+    throw new UsageError(`-g: bad regular expression: ${describeError(e)}`);
+  }
+}
+
+/**
+ * The shared engine: readers positioned (from a cursor, -n, or the start), one merge pass at a time,
+ * and a follow loop woken by fs.watch on each directory (and a slow poll, in case events are missed).
+ */
+export class Engine {
+  readers: DirReader[] = [];
+  private heap = new MergeHeap<DirReader>();
+  private watchers: FSWatcher[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private kick: (() => void) | null = null;
+  private pending = false;
+  stopped = false;
+
+  constructor(
+    targets: Target[],
+    private readonly keep: (r: DirReader) => boolean,
+    private readonly track: boolean,
+    private readonly warn: (t: string) => void,
+    /** False when no filter can reject a line (the per-line call is skipped) unless a reader resumes by time. */
+    private filtering = true,
+  ) {
+    this.readers = targets.map(
+      (t, rank) =>
+        new DirReader(t.dir, { service: t.service, rank, track, warn, ...(t.journal ? { curFile: 'journal.jsonl', jsonStamp: true } : {}) }),
+    );
+  }
+
+  /** Positions every reader: from the cursor if it knows the directory, else -n, else --since/start. */
+  start(cursor: Cursor | null, lines: number | null, since: Stamp | null, until: Stamp | null): KeptLine[] {
+    const kept: KeptLine[][] = [];
+    for (const r of this.readers) {
+      const pos = cursor?.dirs[r.dir];
+      if (pos) {
+        const w = startAt(r, pos);
+        if (w) this.warn(w);
+        if (r.after) this.filtering = true;
+      } else if (lines !== null) kept.push(lastLines(r, lines, this.keep, this.warn));
+      else startAll(r, { since, until });
+    }
+    if (lines === null) return [];
+    const all = mergeArrays(kept);
+    return all.slice(Math.max(0, all.length - lines));
+  }
+
+  /** One merge pass over whatever lines are available now; `emit` gets each kept line. */
+  async pass(emit: (r: DirReader) => void, full: () => boolean, flush: () => Promise<void>): Promise<void> {
+    const heap = this.heap;
+    const keep = this.filtering ? this.keep : null;
+    const track = this.track;
+    for (const r of this.readers) if (r.next()) heap.push(r);
+    for (let t = heap.top(); t !== undefined; t = heap.top()) {
+      if (keep === null || keep(t)) emit(t);
+      if (track) t.markGiven();
+      if (t.next()) {
+        if (!heap.topStillFirst()) heap.update();
+      } else heap.pop();
+      if (full()) await flush();
+      if (this.stopped) break;
+    }
+    while (heap.pop() !== undefined);
+    await flush();
+  }
+
+  /** Follows until stop(): each wake-up refreshes every reader and runs a pass. */
+  async follow(pass: () => Promise<void>, pollMs = 2000): Promise<void> {
+    const wake = (): void => {
+      this.pending = true;
+      this.kick?.();
+    };
+    for (const r of this.readers) {
+      try {
+        this.watchers.push(watch(r.dir, { persistent: true }, wake));
+      } catch (e) {
+        this.warn(`unable to watch ${r.dir}: ${describeError(e)}: polling every ${pollMs} ms`);
+      }
+    }
+    this.timer = setInterval(wake, pollMs);
+    while (!this.stopped) {
+      if (!this.pending) await new Promise<void>((res) => (this.kick = res));
+      this.kick = null;
+      this.pending = false;
+      if (this.stopped) break;
+      for (const r of this.readers) {
+        try {
+          r.refresh();
+        } catch (e) {
+          // The directory went away or became unreadable: say so once per wake-up, keep the others going.
+          this.warn(`unable to read log directory ${r.dir}: ${describeError(e)}`);
+        }
+      }
+      await pass();
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const w of this.watchers) w.close();
+    this.watchers = [];
+    if (this.timer) clearInterval(this.timer);
+    this.kick?.();
+  }
+
+  /** The cursor after the lines given so far (directories never read keep their old position). */
+  cursor(old: Cursor | null): Cursor {
+    const dirs: Record<string, DirPosition> = { ...(old?.dirs ?? {}) };
+    for (const r of this.readers) {
+      const p = r.position();
+      if (p) dirs[r.dir] = p;
+    }
+    return { dirs };
+  }
+
+  close(): void {
+    this.stop();
+    for (const r of this.readers) r.close();
+  }
+}
+

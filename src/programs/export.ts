@@ -9,8 +9,9 @@ import { UsageError, describeError } from '../core/errors.js';
 import { wallClock } from '../io/clock.js';
 import { loadCursor, saveCursor } from '../io/cursor-file.js';
 import { type Sender, HttpSender, TcpSender, UdpSender, parseDestination } from '../io/exporters.js';
-import { type DirReader } from '../io/logdir-read.js';
-import { Engine, type SourceOptions, compileGrep, convention, lineFilter, resolveTargets, timeStamp } from './tail.js';
+import {
+  type DirReader, Engine, type SourceOptions, compileGrep, convention, lineFilter, resolveTargets, timeStamp,
+} from '../io/logdir-read.js';
 
 export const HELP = `usage: upkeep export --to DESTINATION [options] [SERVICE | LOGDIR ...]
 
