@@ -5,9 +5,12 @@
 //
 // Hot path (see docs/readme/multilog.md for figures): lines are found with indexOf(10) over whole chunks;
 // the TAI64N label is written once per input chunk into a reused 26-byte buffer (every line of one read
-// arrived at the same moment); lines are copied into one large output buffer per log directory, written
-// when it holds FLUSH_AT bytes or when input idles (multilog flushes before every read). Without `t` and
-// without filters, whole runs of complete lines are copied at once. Memory is bounded: input queued beyond
+// arrived at the same moment); lines go into one output buffer per log directory, written when it holds
+// FLUSH_AT bytes or when input idles (multilog flushes before every read). Without `t` and filters, runs
+// of complete lines are copied at once; with one log directory, a run is copied at once and the labels are
+// slotted in and the script run in place (copyWithin), so no per-line allocation happens. Lines that do not
+// fit that way (multiple directories, lines longer than the buffer) take the general path: the head (label
+// + first 1000 bytes) in the line buffer, then the rest streamed. Memory is bounded: input queued beyond
 // HIGH_WATER makes write() return false; long lines are streamed, never held whole.
 import { EventEmitter } from 'node:events';
 import * as nodeFs from 'node:fs';
