@@ -111,9 +111,13 @@ export function summaryOf(ev: JournalEvent): string {
 
 const causes = new Map<string, string>(); // one string per cause, however many exits share it
 
-/** `exit:N` or `signal:SIGNAME` (the report's cause key). */
+/**
+ * `exit:N` or `signal:SIGNAME` (the report's cause key); `unknown` when the journal has neither (a process
+ * adopted after a supervisor takeover, whose status nobody could collect).
+ */
 export function causeOf(ev: { code: number | null; signal: string | null }): string {
-  const key = ev.signal !== null && ev.signal !== undefined ? `signal:${ev.signal}` : `exit:${ev.code ?? '?'}`;
+  const key =
+    ev.signal !== null && ev.signal !== undefined ? `signal:${ev.signal}` : ev.code === null || ev.code === undefined ? 'unknown' : `exit:${ev.code}`;
   let c = causes.get(key);
   if (c === undefined) {
     if (causes.size < 4096) causes.set(key, key);

@@ -58,6 +58,7 @@ describe('event helpers', () => {
   it('names causes exit:N and signal:NAME', () => {
     expect(causeOf({ code: 3, signal: null })).toBe('exit:3');
     expect(causeOf({ code: null, signal: 'SIGKILL' })).toBe('signal:SIGKILL');
+    expect(causeOf({ code: null, signal: null })).toBe('unknown');
   });
   it('levels: failures warn, operator exits inform', () => {
     expect(levelOf(exit)).toBe(40);
