@@ -1,7 +1,7 @@
 // `upkeep report` end to end: the built CLI against ground-truth trees whose journals were written by the
 // real writer with a fake clock (fixtures/journals/generate.mjs), a real multilog log directory, stdin from
 // several hosts, exit codes, and the HTML timeline opened in headless Chromium.
-// Not tested here: the journal as written by the real supervisor (comes with `upkeep svscan`).
+// The journal as written by the real supervisor: test/e2e/report-svscan.test.ts.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
