@@ -60,7 +60,14 @@ const logged = (w: string): number => {
   }
 };
 const olds = (w: string, dir: string): string[] => readdirSync(join(w, dir)).filter((n) => n.startsWith('@')).sort();
-const file = (w: string, rel: string): string => readFileSync(join(w, rel)).toString('latin1');
+/** A file's bytes as latin1 text ('' when it is missing, e.g. renamed away by a rotation). */
+const file = (w: string, rel: string): string => {
+  try {
+    return readFileSync(join(w, rel)).toString('latin1');
+  } catch {
+    return '';
+  }
+};
 
 async function live(
   impl: Impl,

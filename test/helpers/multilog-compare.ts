@@ -449,7 +449,14 @@ export function startLive(impl: Impl, w: string, args: string[], opts: { env?: R
 
 /** Waits until a file holds exactly `content`. */
 export function waitContent(path: string, content: string, what = path): Promise<boolean> {
-  return waitFor(() => existsSync(path) && readFileSync(path).toString('latin1') === content, `${what} == ${JSON.stringify(content)}`);
+  const check = (): boolean => {
+    try {
+      return readFileSync(path).toString('latin1') === content;
+    } catch {
+      return false; // missing, or renamed away by a rotation under our feet
+    }
+  };
+  return waitFor(check, `${what} == ${JSON.stringify(content)}`);
 }
 
 /**
