@@ -2,7 +2,8 @@
 // and man/upkeep-report.8). Pure: times are UNIX microseconds, inputs sorted by time.
 //
 // burst     N failures within S seconds start a flap; it ends when the service has stayed up Q seconds
-//           (end = the start that began that long run + Q), or when an operator stopped it.
+//           (end = the start that began that long run + Q), or when an operator stopped it (svc -d,
+//           removal from the tree, a stop of the tree).
 //           Defaults N=5, S=300, Q=300. The interval starts at the first of the N failures.
 // weighted  Icinga 2's state-change percentage (lib/icinga/checkable-flapping.cpp, 2.8 and later), over
 //           fixed windows of W seconds aligned to the UNIX epoch (default 30 s): each window is one

@@ -149,7 +149,13 @@ export class Analyzer {
   }
 
   add(r: JournalRecord): void {
-    if (r.t > this.until || !this.wants(r.service)) return;
+    if (r.t > this.until) return;
+    if (r.event === 'supervisor-stop') {
+      // The tree was stopped: every service of that host is down as asked, and any flap ends.
+      for (const s of this.svc.values()) if (s.host === r.host) this.stopped(s, r.t);
+      return;
+    }
+    if (!this.wants(r.service)) return;
     if (r.event !== 'start' && r.event !== 'exit' && r.event !== 'backoff' && r.event !== 'deploy' && r.event !== 'rollback' && r.event !== 'remove') return;
     const key = `${r.host}\u0000${r.service}`;
     const t = r.t;
@@ -212,10 +218,7 @@ export class Analyzer {
       }
       case 'remove':
         // Left the tree: from now on it is neither up nor missed.
-        this.closeSegment(s, t);
-        this.settleBackoff(s, t);
-        s.up = false;
-        s.wantedDown = true;
+        this.stopped(s, t);
         break;
       case 'backoff':
         this.settleBackoff(s, t);
@@ -226,6 +229,15 @@ export class Analyzer {
         s.deploys.push({ at: t, kind: r.event, from: r.from, to: r.to });
         break;
     }
+  }
+
+  /** The service was taken down on purpose (removed, or its tree stopped). */
+  private stopped(s: State, t: number): void {
+    this.closeSegment(s, t);
+    this.settleBackoff(s, t);
+    s.up = false;
+    s.wantedDown = true;
+    if (t >= this.since - this.lookback) s.happenings.push({ kind: 'stopped', at: t });
   }
 
   /** Drops happenings that can no longer matter for the flap rules (keeps memory bounded before `since`). */

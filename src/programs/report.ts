@@ -87,7 +87,7 @@ const defaultIo = (): ReportIo => ({
   now: () => wallClock().nowMicros(),
 });
 
-export const WANTED = new Set(['start', 'exit', 'backoff', 'deploy', 'rollback', 'remove']);
+export const WANTED = new Set(['start', 'exit', 'backoff', 'deploy', 'rollback', 'remove', 'supervisor-stop']);
 const PROGRESS_MIN = 64 * 1024 * 1024;
 
 export async function runReport(a: ReportArgs, io: ReportIo = defaultIo()): Promise<number> {

@@ -63,6 +63,17 @@ describe('Analyzer', () => {
     expect(m.services[0]!.availability).toBe(1);
     expect(m.services[0]!.upSeconds).toBe(100);
   });
+  it('ends flaps and down time when the tree is stopped (supervisor-stop)', () => {
+    const recs = [start(0, 'c')];
+    for (let k = 0; k < 5; k++) recs.push(exit(10 + k, 'c', { code: 1 }), start(10.5 + k, 'c'));
+    recs.push(exit(16, 'c', { code: 1 }), rec(17, { event: 'supervisor-stop', service: '-', pid: 1, reason: 'SIGTERM' }));
+    const m = analyze(recs, {}, 1000);
+    const c = m.services[0]!;
+    expect(c.flaps.map((f) => [f.rule, (f.end - T0) / S, f.ongoing])).toEqual([['burst', 17, false]]);
+    // up 0..10, four half-second runs, 14.5..16; down while wanted up 5 x 0.5 s and 16..17; nothing after.
+    expect(c.upSeconds).toBeCloseTo(10 + 4 * 0.5 + 1.5, 9);
+    expect(c.availability).toBeCloseTo(13.5 / 17, 9);
+  });
   it('groups by host and service', () => {
     const m = analyze([start(0, 'a', 1), rec(0, { event: 'start', service: 'a', pid: 2, target: '/' }, 'g'), exit(5, 'a')]);
     expect(m.services.map((s) => `${s.host}/${s.name}`)).toEqual(['g/a', 'h/a']);
