@@ -11,10 +11,10 @@
 // Not tested here (each needs a 5 s pause or a special filesystem; checked by hand where noted):
 // - write errors after start-up ("unable to write to DIR/current, pausing: out of disk space", retried every
 //   5 s): needs a tiny filesystem (a tmpfs mount, root). By hand on a 64 KiB tmpfs both pause, warn and
-//   recover without loss, unless stderr is on the full filesystem too (see the /dev/full cases below).
+//   recover without loss, also with stderr on the full filesystem (see the /dev/full cases below).
 // - a processor killed by a signal: Debian warns twice ("processor crashed in DIR, pausing: <stale errno>",
-//   then "processor failed in DIR, pausing") and pauses 10 s; a processor that cannot start (no `state`)
-//   is retried forever; an @ name collision pauses 5 s.
+//   then "processor failed in DIR, pausing") and pauses 10 s; by hand upkeep does the same. A processor
+//   that cannot start (no `state`) is retried forever; an @ name collision pauses 5 s.
 // - SIGTERM/SIGALRM while paused on a write error (Debian blocks them until the write succeeds).
 // - stderr on a broken pipe (Debian dies of SIGPIPE), descriptors above 2 inherited from multilog's parent
 //   (Debian passes them on to processors), stdin opened O_NONBLOCK by the parent (Debian treats EAGAIN as EOF).
