@@ -33,6 +33,8 @@ export interface ExitEvent extends Ev<'exit'> {
   /** An operator asked for this death (svc -d/-t/-k, deploy, rollback, tree stop): not a failure. */
   operator: boolean;
   wanted: 'up' | 'down' | 'once';
+  /** The process was adopted after a supervisor takeover: code and signal are unknown (null). */
+  adopted?: boolean;
 }
 export interface BackoffEvent extends Ev<'backoff'> { delay: number; deaths: number }
 export interface ControlEvent extends Ev<'control'> {

@@ -14,12 +14,13 @@
 //   {"op":"forget","name":N}     the write end is closed: read to the end, close, forget
 // Replies (one JSON object per line on loghost's stdout):
 //   {"event":"started","name":N}  {"event":"stopped","name":N,"code":0|111,"error"?:TEXT}
-//   {"event":"forgotten","name":N}
+//   {"event":"forgotten","name":N}  {"event":"added","name":N,"fd":FD}  (FD: the pipe's fd in loghost)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, writeSync, constants as C } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { describeError } from '../core/errors.js';
 import type { Journal } from './journal.js';
 import type { LogPipe } from './logpipe.js';
 import type { ExitInfo, Runner } from './service.js';
@@ -33,6 +34,9 @@ export interface LogHostOptions {
   command?: [string, ...string[]];
 }
 
+/** Told when loghost's pid or a pipe's fd inside it changes (svscan's state file). */
+export type LogHostListener = () => void;
+
 interface Slot {
   name: string;
   logDir: string;
@@ -42,6 +46,8 @@ interface Slot {
   notes: boolean;
   /** The logger runs in the current loghost. */
   active: boolean;
+  /** The pipe's fd inside the current loghost (for the state file). */
+  hostFd?: number;
   exited?: (code: number | null, signal: string | null) => void;
   forgotten?: () => void;
 }
@@ -52,6 +58,9 @@ export function exitNoteText(info: ExitInfo, next: string): string {
   return `upkeep: exit pid=${info.pid} code=${code} signal=${info.signal ?? '-'} uptime=${info.uptime.toFixed(3)} next=${next}`;
 }
 
+/** How long an exit note (and the restart behind it) waits for room in a full pipe. */
+const NOTE_WAIT_MS = 10_000;
+
 export class LogHostClient implements ScriptLoggers {
   private proc: ChildProcess | undefined;
   private readonly slots = new Map<string, Slot>();
@@ -59,8 +68,13 @@ export class LogHostClient implements ScriptLoggers {
   readonly token = randomBytes(12).toString('hex');
   private replyBuf = '';
   private stopped = false;
+  onChange: LogHostListener = () => {};
 
   constructor(private readonly opts: LogHostOptions) {}
+
+  hostFd(name: string): number | undefined {
+    return this.proc ? this.slots.get(name)?.hostFd : undefined;
+  }
 
   get pid(): number {
     return this.proc?.pid ?? 0;
@@ -120,33 +134,51 @@ export class LogHostClient implements ScriptLoggers {
   forget(name: string): Promise<void> {
     const s = this.slots.get(name);
     if (!s) return Promise.resolve();
-    if (s.noteFd >= 0) closeSync(s.noteFd);
-    s.noteFd = -1;
+    const closeNotes = (): void => {
+      if (s.noteFd >= 0) closeSync(s.noteFd);
+      s.noteFd = -1;
+    };
     if (!this.proc || !s.active) {
       this.slots.delete(name);
       if (this.proc) this.send({ op: 'forget', name });
+      closeNotes();
       return Promise.resolve();
     }
     return new Promise((resolve) => {
       s.forgotten = () => {
+        s.forgotten = undefined;
         this.slots.delete(name);
         s.active = false;
         resolve();
       };
       this.send({ op: 'forget', name });
+      closeNotes(); // after the request: loghost learns it is to forget before it can see the end of input
     });
   }
 
-  note(name: string, info: ExitInfo, next: string): void {
+  note(name: string, info: ExitInfo, next: string, written: () => void): void {
     const s = this.slots.get(name);
-    if (!s || !s.notes || s.noteFd < 0) return;
-    const b = Buffer.from(`\0UPKEEP-${this.token}\0${exitNoteText(info, next)}\n`);
-    try {
-      writeSync(s.noteFd, b); // < PIPE_BUF: all or nothing
-    } catch (e) {
-      this.opts.say(`svscan: warning: unable to write the exit note of ${name}: pipe full`);
-      void e;
+    if (!s || !s.notes || s.noteFd < 0) {
+      written();
+      return;
     }
+    const b = Buffer.from(`\0UPKEEP-${this.token}\0${exitNoteText(info, next)}\n`);
+    const deadline = Date.now() + NOTE_WAIT_MS;
+    const attempt = (): void => {
+      if (s.noteFd < 0) return written();
+      try {
+        writeSync(s.noteFd, b); // < PIPE_BUF: all or nothing
+        return written();
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EAGAIN' || Date.now() > deadline) {
+          this.opts.say(`svscan: warning: unable to write the exit note of ${name}: ${describeError(e)}`);
+          return written();
+        }
+      }
+      // The pipe is full (the logger is behind): the restart waits until the note is in.
+      setTimeout(attempt, 5);
+    };
+    attempt();
   }
 
   private ensure(): number {
@@ -168,10 +200,12 @@ export class LogHostClient implements ScriptLoggers {
     proc.stdout!.on('data', (t: string) => this.onReplies(t));
     proc.once('exit', (code, signal) => this.onExit(proc, code, signal));
     slots.forEach((s, i) => this.sendAdd(s, 3 + i));
+    this.onChange();
     return proc.pid;
   }
 
   private sendAdd(s: Slot, fd: number | undefined): void {
+    s.hostFd = fd;
     this.send({
       op: 'add',
       name: s.name,
@@ -198,11 +232,16 @@ export class LogHostClient implements ScriptLoggers {
       }
       const s = r.name !== undefined ? this.slots.get(r.name) : undefined;
       if (!s) continue;
-      if (r.event === 'stopped') {
+      if (r.event === 'stopped' && s.forgotten) {
+        s.forgotten(); // end of input reached before loghost saw the forget request: the same outcome
+      } else if (r.event === 'stopped') {
         s.active = false;
         const cb = s.exited;
         s.exited = undefined;
         cb?.(r.code ?? 0, null);
+      } else if (r.event === 'added' && typeof (r as { fd?: unknown }).fd === 'number') {
+        s.hostFd = (r as { fd: number }).fd;
+        this.onChange();
       } else if (r.event === 'forgotten') {
         s.forgotten?.();
       }

@@ -63,6 +63,11 @@ function openPair(path: string): LogPipe {
     closeSync(readFd);
     throw e;
   }
+  return logPipeOf(readFd, writeFd);
+}
+
+/** A LogPipe from two fds the caller opened (svscan's takeover: both re-opened through /proc). */
+export function logPipeOf(readFd: number, writeFd: number): LogPipe {
   let wOpen = true;
   let rOpen = true;
   return {

@@ -19,6 +19,7 @@ import {
   type TimerName,
 } from '../core/supervise-fsm.js';
 import { wallClock, type Clock } from './clock.js';
+import { procAlive } from './proc.js';
 import { SuperviseDir } from './svdir.js';
 
 export interface ServiceOptions {
@@ -43,6 +44,12 @@ export interface ServiceOptions {
   hooks?: ServiceHooks;
   /** How incarnations are started and signalled (default: spawn ./run). svscan's shared logger uses its own. */
   runner?: Runner;
+  /**
+   * Take over a process that already runs this service (left by a supervisor that was killed): its first
+   * start adopts it instead of spawning. Its death is noticed by polling /proc (it is not our child: its
+   * exit status is unknowable, so the exit is reported with code and signal null).
+   */
+  adopt?: { pid: number; start: number; since: number };
 }
 
 /** One ended incarnation, as the journal records it. */
@@ -56,10 +63,14 @@ export interface ExitInfo {
   /** An operator asked for this death (d, t, k, x, a stop of the supervisor). */
   operator: boolean;
   wanted: 'up' | 'down' | 'once';
+  /** The process was adopted from a killed supervisor: code and signal are unknowable (null). */
+  adopted?: boolean;
 }
 
 export interface ServiceHooks {
   start?(pid: number): void;
+  /** A running process was adopted instead of started (see ServiceOptions.adopt). */
+  adopted?(pid: number): void;
   exit?(info: ExitInfo): void;
   spawnFailed?(error: string): void;
   backoff?(delayMs: number, deaths: number): void;
@@ -74,6 +85,9 @@ export interface Runner {
   start(exited: (code: number | null, signal: string | null) => void): number;
   signal(pid: number, signal: NodeJS.Signals, group: boolean): void;
 }
+
+/** How often an adopted process (not our child) is checked for its death. */
+const ADOPT_POLL_MS = 50;
 
 /** s6's default for `timeout-finish`. */
 export const DEFAULT_FINISH_TIMEOUT_MS = 5000;
@@ -96,8 +110,12 @@ export class Service {
   private asked = false;
   /** A finish script is running: the next start waits for it. */
   private finishing = false;
+  private holds = 0;
   private spawnPending = false;
   private stopTimer: NodeJS.Timeout | undefined;
+  private adoptee: ServiceOptions['adopt'];
+  private pollTimer: NodeJS.Timeout | undefined;
+  private adoptedPid = 0;
   private st: State | undefined;
   private readonly queue: Event[] = [];
   private busy = false;
@@ -119,6 +137,7 @@ export class Service {
     this.runner = opts.runner;
     this.prepare = opts.prepare;
     this.runFinish = opts.finish ?? false;
+    this.adoptee = opts.adopt;
     this.svdir = new SuperviseDir(this.abs, this.name);
     this.done = new Promise((r) => (this.resolveDone = r));
   }
@@ -155,7 +174,8 @@ export class Service {
         },
         (err) => this.warn(`unable to read ${this.name}/supervise/control: ${describeError(err)}`),
       );
-      this.st = initialState(this.clock.nowMicros(), downFile, policy);
+      // An adopted process runs: it is supervised as running, whatever `down` says.
+      this.st = initialState(this.clock.nowMicros(), downFile && !this.adoptee, policy);
       this.writeStatus(this.st);
       this.svdir.openOk();
     } catch (err) {
@@ -273,6 +293,8 @@ export class Service {
         this.timers.clear();
         if (this.stopTimer) clearTimeout(this.stopTimer);
         this.stopTimer = undefined;
+        if (this.pollTimer) clearInterval(this.pollTimer);
+        this.pollTimer = undefined;
         this.svdir.close();
         this.resolveDone();
         return;
@@ -287,8 +309,24 @@ export class Service {
   // so a stop escalated to SIGKILL reaches the whole group and a terminal's ^C reaches only supervise.
   // While a finish script of the previous run is still running, the start waits for it.
   private spawn(): void {
-    if (this.finishing) {
+    if (this.finishing || this.holds > 0) {
       this.spawnPending = true;
+      return;
+    }
+    const a = this.adoptee;
+    this.adoptee = undefined;
+    if (a && procAlive(a.pid, a.start)) {
+      this.pollTimer = setInterval(() => {
+        if (procAlive(a.pid, a.start)) return;
+        clearInterval(this.pollTimer);
+        this.pollTimer = undefined;
+        this.onExit(a.pid, null, null);
+      }, ADOPT_POLL_MS);
+      this.asked = false;
+      this.adoptedPid = a.pid;
+      this.dispatch({ type: 'spawned', pid: a.pid, now: a.since }, true);
+      if (this.hooks.adopted) this.hooks.adopted(a.pid);
+      else this.hooks.start?.(a.pid);
       return;
     }
     if (this.runner) {
@@ -340,6 +378,7 @@ export class Service {
         uptime: Math.max(0, now - s.stamp) / 1e6,
         operator: this.asked || s.exiting || s.want === 'down',
         wanted: s.want,
+        ...(pid === this.adoptedPid ? { adopted: true } : {}),
       });
       if (this.runFinish && !this.runner) this.startFinish(code, signal);
     }
@@ -386,13 +425,33 @@ export class Service {
       if (timer) clearTimeout(timer);
       this.finishing = false;
       this.hooks.finished?.(fcode, fsig);
-      if (!this.spawnPending) return;
-      this.spawnPending = false;
-      const st = this.st;
-      if (!st || st.phase !== 'starting') return;
-      if (st.exiting || st.want === 'down') this.dispatch({ type: 'spawn-cancelled', now: this.clock.nowMicros() });
-      else this.spawn();
+      this.resumeSpawn();
     });
+  }
+
+  /**
+   * Holds the next start until the returned function is called (svscan: until the exit note is in the
+   * pipe, so that it sits before the next incarnation's first byte). Called from the exit hook.
+   */
+  hold(): () => void {
+    this.holds++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.holds--;
+      this.resumeSpawn();
+    };
+  }
+
+  /** A start waited (finish script, hold): do it now, unless the service was meanwhile wanted down. */
+  private resumeSpawn(): void {
+    if (this.finishing || this.holds > 0 || !this.spawnPending) return;
+    this.spawnPending = false;
+    const st = this.st;
+    if (!st || st.phase !== 'starting') return;
+    if (st.exiting || st.want === 'down') this.dispatch({ type: 'spawn-cancelled', now: this.clock.nowMicros() });
+    else this.spawn();
   }
 
   private warnStart(err: unknown): void {

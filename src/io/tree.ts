@@ -3,7 +3,7 @@
 // exists, and the service's logger: a supervised `log/run` (a Service with the pipe's read end as stdin) or
 // a `log/script` logger inside the shared logger process (io/loghost-client.ts). Every state change goes to
 // the restart journal (docs/journal.md).
-import { existsSync, mkdirSync, realpathSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StdioOptions } from 'node:child_process';
 import { describeError } from '../core/errors.js';
@@ -12,10 +12,12 @@ import { reconcile, type Known, type ScanAction } from '../core/scan.js';
 import type { Clock } from './clock.js';
 import { mkfifosSync } from './fifo.js';
 import type { Journal } from './journal.js';
-import { createLogPipes, type LogPipe } from './logpipe.js';
+import { createLogPipes, logPipeOf, type LogPipe } from './logpipe.js';
+import { openProcFifo, procAlive, procStartTime } from './proc.js';
 import { scanTree } from './scandir.js';
 import { Service, type ExitInfo, type Runner } from './service.js';
 import { serviceEnv, serviceUser, stderrToLog } from './settings.js';
+import { writeState, type ServiceState, type TreeState } from './state.js';
 
 /** A stop of the tree (or of one service) sends KILL to the process group after this long, unless the
  *  service's `timeout-kill` says otherwise. */
@@ -29,8 +31,14 @@ export interface ScriptLoggers {
   runner(name: string, logDir: string, pipe: LogPipe): Runner;
   /** The pipe is going away: the logger reads it to its end, then forgets it. Resolves when done. */
   forget(name: string): Promise<void>;
-  /** Writes an exit note into the pipe after a death (no-op where notes are off). */
-  note(name: string, info: ExitInfo, next: string): void;
+  /**
+   * Writes an exit note into the pipe after a death (no-op where notes are off), then calls `written`
+   * (the next start waits for it, so the note sits before the next incarnation's first byte).
+   */
+  note(name: string, info: ExitInfo, next: string, written: () => void): void;
+  /** For the state file: loghost's pid and the fd of NAME's pipe inside it. */
+  readonly pid: number;
+  hostFd(name: string): number | undefined;
 }
 
 export interface TreeOptions {
@@ -60,8 +68,106 @@ export class Tree {
   private scanning: Promise<void> | undefined;
   private rescan = false;
   private stopping = false;
+  /** Takeover: what the killed svscan left running, by name (consumed as the first scan adds them). */
+  private readonly adoptable = new Map<string, ServiceState>();
+  private readonly adoptedPipes = new Map<string, LogPipe>();
+  private stateQueued = false;
 
   constructor(private readonly opts: TreeOptions) {}
+
+  /**
+   * Takeover after the previous svscan was killed: obtain every pipe it left (from the running service's
+   * stdout, else its log/run logger's stdin, else the old loghost's fd), so no line in a pipe is lost,
+   * and remember the live processes to adopt them at the first scan instead of starting second instances.
+   */
+  takeOver(prev: TreeState): void {
+    const host = prev.loghost && procAlive(prev.loghost.pid, prev.loghost.start) ? prev.loghost.pid : 0;
+    for (const [name, st] of Object.entries(prev.services)) {
+      const runAlive = st.run !== undefined && procAlive(st.run.pid, st.run.start);
+      const logAlive = st.logger !== undefined && st.logger.kind === 'run' && procAlive(st.logger.pid, st.logger.start);
+      const sources: [number, number][] = [];
+      if (runAlive) sources.push([st.run!.pid, 1]);
+      if (logAlive) sources.push([st.logger!.pid, 0]);
+      if (host && st.hostFd !== undefined) sources.push([host, st.hostFd]);
+      for (const [pid, fd] of sources) {
+        const r = openProcFifo(pid, fd, 'read');
+        if (r === undefined) continue;
+        const w = openProcFifo(pid, fd, 'write');
+        if (w === undefined) {
+          closeFd(r);
+          continue;
+        }
+        this.adoptedPipes.set(name, logPipeOf(r, w));
+        break;
+      }
+      this.adoptable.set(name, {
+        target: st.target,
+        run: runAlive ? st.run : undefined,
+        logger: logAlive ? st.logger : undefined,
+      });
+    }
+  }
+
+  /** After the first scan: processes of the old svscan whose names are gone from the tree are stopped. */
+  private dropUnadopted(): void {
+    for (const [name, st] of this.adoptable) {
+      for (const p of [st.run, st.logger]) {
+        if (p && procAlive(p.pid, p.start)) {
+          this.warn(name, `${name} is no longer in ${this.opts.dir}: stopping pid ${p.pid} left by the previous svscan`);
+          try {
+            process.kill(-p.pid, 'SIGTERM');
+            process.kill(-p.pid, 'SIGCONT');
+          } catch {
+            /* gone, or not a group leader */
+          }
+        }
+      }
+    }
+    this.adoptable.clear();
+    for (const p of this.adoptedPipes.values()) p.close();
+    this.adoptedPipes.clear();
+  }
+
+  /** Rewrites DIR/.upkeep/state.json once the current burst of pid changes is over. */
+  private saveState(): void {
+    if (this.stateQueued) return;
+    this.stateQueued = true;
+    setImmediate(() => {
+      this.stateQueued = false;
+      const services: Record<string, ServiceState> = {};
+      for (const e of this.entries.values()) {
+        const st: ServiceState = { target: e.target };
+        const rp = e.svc?.pid ?? 0;
+        const rs = rp ? procStartTime(rp) : undefined;
+        if (rp && rs !== undefined) st.run = { pid: rp, start: rs };
+        if (e.loggerKind === 'run') {
+          const lp = e.logger?.pid ?? 0;
+          const ls = lp ? procStartTime(lp) : undefined;
+          if (lp && ls !== undefined) st.logger = { pid: lp, start: ls, kind: 'run' };
+        } else if (e.loggerKind === 'script') {
+          st.hostFd = this.opts.scripts?.hostFd(e.name);
+        }
+        services[e.name] = st;
+      }
+      const hp = this.opts.scripts?.pid ?? 0;
+      const hs = hp ? procStartTime(hp) : undefined;
+      try {
+        writeState(join(this.opts.dir, '.upkeep'), {
+          v: 1,
+          svscan: process.pid,
+          ...(hp && hs !== undefined ? { loghost: { pid: hp, start: hs } } : {}),
+          services,
+        });
+      } catch (err) {
+        this.opts.say(`svscan: warning: unable to write ${this.opts.dir}/.upkeep/state.json: ${describeError(err)}`);
+      }
+    });
+  }
+
+  /** The shared logger process changed (svscan's client calls this). */
+  loghostChanged(): void {
+    this.saveState();
+  }
 
   private j(ev: JournalEvent): void {
     this.opts.journal.write(ev);
@@ -109,7 +215,15 @@ export class Tree {
     this.known = next;
     const adds = actions.filter((a): a is Extract<ScanAction, { kind: 'add' }> => a.kind === 'add');
     this.prepareFifos(adds.map((a) => a.target));
-    const needPipe = adds.filter((a) => existsSync(join(a.target, 'log')) && !this.entries.get(a.name)?.pipe);
+    const adopted = new Map<string, LogPipe>();
+    for (const a of adds) {
+      const p = this.adoptedPipes.get(a.name);
+      if (p && !this.entries.get(a.name)?.pipe) {
+        adopted.set(a.name, p);
+        this.adoptedPipes.delete(a.name);
+      }
+    }
+    const needPipe = adds.filter((a) => existsSync(join(a.target, 'log')) && !this.entries.get(a.name)?.pipe && !adopted.has(a.name));
     let pipes: LogPipe[] = [];
     try {
       pipes = createLogPipes(needPipe.length, join(this.opts.dir, '.upkeep'));
@@ -117,6 +231,7 @@ export class Tree {
       this.warn('-', `unable to create log pipes: ${describeError(e)}`);
     }
     const pipeOf = new Map(needPipe.map((a, i) => [a.name, pipes[i]]));
+    for (const [n, p] of adopted) pipeOf.set(n, p);
     const work: Promise<void>[] = [];
     for (const a of actions) {
       switch (a.kind) {
@@ -135,6 +250,8 @@ export class Tree {
       }
     }
     await Promise.all(work);
+    if (this.adoptable.size || this.adoptedPipes.size) this.dropUnadopted();
+    this.saveState();
   }
 
   /** mkdir supervise/ and create every control and ok FIFO of the new services with one mkfifo process. */
@@ -177,22 +294,33 @@ export class Tree {
     const stdio: StdioOptions = e.pipe
       ? ['ignore', e.pipe.writeFd, stderrToLog(dir) ? e.pipe.writeFd : 'inherit']
       : ['ignore', 'inherit', 'inherit'];
+    const adopt = this.adoptable.get(name)?.run;
+    if (adopt) this.adoptable.get(name)!.run = undefined;
     const svc = new Service({
       dir,
       name,
       stdio,
       prog: 'svscan',
       finish: true,
+      adopt: adopt && { ...adopt, since: this.opts.clock.nowMicros() },
       warn: (line) => {
         this.opts.say(line);
         this.j({ event: 'warning', service: name, msg: line.replace(/^svscan: warning: /, '') });
       },
       prepare: () => this.spawnSettings(name, dir),
       hooks: {
-        start: (pid) => this.j({ event: 'start', service: name, pid, target: dir }),
+        start: (pid) => {
+          this.j({ event: 'start', service: name, pid, target: dir });
+          this.saveState();
+        },
+        adopted: (pid) => {
+          this.warn(name, `adopted ${name} (pid ${pid}) left running by the previous svscan`);
+          this.saveState();
+        },
         exit: (info) => {
           this.j({ event: 'exit', service: name, ...info });
           this.exitNote(e, svc, info);
+          this.saveState();
         },
         spawnFailed: (error) => this.j({ event: 'spawn-failed', service: name, error }),
         backoff: (ms, deaths) => this.j({ event: 'backoff', service: name, delay: ms / 1000, deaths }),
@@ -231,7 +359,7 @@ export class Tree {
       const ms = Math.min(st.policy.backoffBaseMs * 2 ** Math.min(failures - 1, 30), st.policy.backoffMaxMs);
       next = `backoff:${ms / 1000}`;
     }
-    this.opts.scripts.note(e.name, info, next);
+    this.opts.scripts.note(e.name, info, next, svc.hold());
   }
 
   private spawnSettings(name: string, dir: string): { env: Record<string, string>; uid?: number; gid?: number } {
@@ -254,9 +382,20 @@ export class Tree {
     let kind: 'run' | 'script' = hasScript && !hasRun && this.opts.scripts ? 'script' : 'run';
     if (hasRun && hasScript) this.warn(name, `${name} has both run and script: log/run wins`);
     const pipe = e.pipe;
+    const adoptRec = this.adoptable.get(e.name)?.logger;
+    if (adoptRec) this.adoptable.get(e.name)!.logger = undefined;
+    const adopt = kind === 'run' && adoptRec ? { pid: adoptRec.pid, start: adoptRec.start, since: this.opts.clock.nowMicros() } : undefined;
+    if (!adopt && adoptRec && procAlive(adoptRec.pid, adoptRec.start)) {
+      try {
+        process.kill(-adoptRec.pid, 'SIGTERM'); // a log/run turned into log/script meanwhile: never two loggers
+      } catch {
+        /* gone */
+      }
+    }
     const logger = new Service({
       dir: logDir,
       name,
+      adopt,
       stdio: [pipe.readFd, 'inherit', 'inherit'],
       prog: 'svscan',
       finish: kind === 'run',
@@ -267,8 +406,18 @@ export class Tree {
       },
       prepare: () => this.spawnSettings(name, logDir),
       hooks: {
-        start: (pid) => this.j({ event: 'logger-start', service: name, pid, kind }),
-        exit: (info) => this.j({ event: 'logger-exit', service: name, pid: info.pid, code: info.code, signal: info.signal, kind }),
+        start: (pid) => {
+          this.j({ event: 'logger-start', service: name, pid, kind });
+          this.saveState();
+        },
+        adopted: (pid) => {
+          this.warn(name, `adopted ${name} (pid ${pid}) left running by the previous svscan`);
+          this.saveState();
+        },
+        exit: (info) => {
+          this.j({ event: 'logger-exit', service: name, pid: info.pid, code: info.code, signal: info.signal, kind });
+          this.saveState();
+        },
         spawnFailed: (error) => this.j({ event: 'spawn-failed', service: name, error }),
         backoff: (ms, deaths) => this.j({ event: 'backoff', service: name, delay: ms / 1000, deaths }),
         control: (letter) => this.j({ event: 'control', service: name, command: letter, via: 'control-fifo' }),
@@ -330,13 +479,15 @@ export class Tree {
   private async stopLogger(e: Entry): Promise<void> {
     const pipe = e.pipe;
     if (!pipe) return;
-    pipe.closeWrite();
     const lg = e.logger;
     if (e.loggerKind === 'script' && this.opts.scripts) {
-      await this.opts.scripts.forget(e.name);
+      const forgotten = this.opts.scripts.forget(e.name);
+      pipe.closeWrite();
+      await forgotten;
       lg?.control('dx');
-    } else if (lg) {
-      lg.control('x'); // multilog exits at the end of its input; supervision ends with it
+    } else {
+      pipe.closeWrite();
+      lg?.control('x'); // multilog exits at the end of its input; supervision ends with it
     }
     if (lg) await lg.done;
     pipe.close();
@@ -383,5 +534,13 @@ export class Tree {
     } catch {
       return undefined;
     }
+  }
+}
+
+function closeFd(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    /* already closed */
   }
 }

@@ -252,6 +252,7 @@ function handle(r: Request): void {
         eof: false,
       };
       slots.set(r.name, s);
+      reply({ event: 'added', name: r.name, fd });
       return;
     }
     case 'start':

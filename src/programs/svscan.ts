@@ -6,6 +6,8 @@ import { EXIT, FatalError, UsageError } from '../core/errors.js';
 import { wallClock } from '../io/clock.js';
 import { lockSync } from '../io/flock.js';
 import { openJournal } from '../io/journal.js';
+import { procAlive } from '../io/proc.js';
+import { readState, type TreeState } from '../io/state.js';
 import { LogHostClient } from '../io/loghost-client.js';
 import { checkChdir } from '../io/svdir.js';
 import { Tree } from '../io/tree.js';
@@ -87,7 +89,10 @@ export async function main(args: string[]): Promise<number> {
   };
   const scripts = new LogHostClient({ treeDir: resolve(dir), say, journal });
   const tree = new Tree({ dir, journal, clock, say, scripts });
+  scripts.onChange = () => tree.loghostChanged();
   journal.write({ event: 'supervisor-start', service: '-', pid: process.pid, dir: resolve(dir), version: await version() });
+  const prev = readState(state);
+  if (prev) await takeOver(prev, tree, say);
 
   let terms = 0;
   let resolveStop!: (reason: string) => void;
@@ -126,6 +131,37 @@ export async function main(args: string[]): Promise<number> {
   }
   return EXIT.OK;
 }
+
+/**
+ * The previous svscan was killed (we hold the lock): take its pipes and live processes over, then let its
+ * loghost finish the line it is in on each pipe and exit before ours starts on the same pipes and logs.
+ */
+async function takeOver(prev: TreeState, tree: Tree, say: (line: string) => void): Promise<void> {
+  tree.takeOver(prev);
+  const h = prev.loghost;
+  if (!h || !procAlive(h.pid, h.start)) return;
+  try {
+    process.kill(h.pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + OLD_LOGHOST_WAIT_MS;
+  while (procAlive(h.pid, h.start)) {
+    if (Date.now() > deadline) {
+      say(`svscan: warning: the previous loghost (pid ${h.pid}) did not finish in ${OLD_LOGHOST_WAIT_MS} ms: killing it`);
+      try {
+        process.kill(h.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** How long the previous loghost gets to finish its lines at a takeover. */
+const OLD_LOGHOST_WAIT_MS = 5000;
 
 async function version(): Promise<string> {
   try {

@@ -1,7 +1,7 @@
 // Helpers for the svscan end-to-end tests: a service tree in a temp dir, `upkeep svscan` started on it,
 // its journal read back, and every process it left behind killed after each test, even when one fails.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
 import { tmpdir, UPKEEP, waitFor } from '../helpers/index.js';
@@ -15,6 +15,18 @@ export interface Scan {
 
 const scans: Scan[] = [];
 const trees: string[] = [];
+const extra: number[] = [];
+const extraDirs: string[] = [];
+
+/** Processes working inside `dir` count as the test's own at cleanup (e.g. versioned service dirs). */
+export function trackDir(dir: string): void {
+  extraDirs.push(dir);
+}
+
+/** Kills this pid (and its group) after the test, whatever happens. */
+export function track(pid: number): void {
+  extra.push(pid);
+}
 
 /** Every pid found in a tree's status files and pid files, and the children of the supervisors. */
 function treePids(dir: string): number[] {
@@ -60,8 +72,18 @@ afterEach(async () => {
     if (s.proc.pid) for (const c of childrenOf(s.proc.pid)) pids.add(c);
   }
   for (const d of dirs) for (const p of treePids(d)) pids.add(p);
+  for (const p of extra.splice(0)) pids.add(p);
   for (const s of list) if (s.proc.exitCode === null && s.proc.signalCode === null) s.proc.kill('SIGKILL');
+  // pids wrap quickly on a busy machine: kill only processes that still work inside one of our trees
+  const roots = [...dirs.map((d) => join(d, '..')), ...extraDirs.splice(0)];
   for (const pid of pids) {
+    let cwd: string;
+    try {
+      cwd = readlinkSync(`/proc/${pid}/cwd`);
+    } catch {
+      continue;
+    }
+    if (!roots.some((r) => cwd === r || cwd.startsWith(`${r}/`))) continue;
     for (const t of [-pid, pid]) {
       try {
         process.kill(t, 'SIGKILL');
@@ -96,7 +118,7 @@ export function startScan(dir: string, args: string[] = ['--scan-interval', '1']
   const err: Buffer[] = [];
   proc.stderr!.on('data', (b: Buffer) => err.push(b));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
-    proc.on('close', (code, signal) => r({ code, signal })),
+    proc.on('exit', (code, signal) => r({ code, signal })), // not 'close': its children may hold stderr
   );
   const s: Scan = { proc, dir, stderr: () => Buffer.concat(err).toString('latin1'), exited };
   scans.push(s);

@@ -146,7 +146,7 @@ describe('svscan loggers', () => {
       'q/log/no-exit-notes': '',
     });
     const s = startScan(dir);
-    await waitFor(() => s.stderr().includes('a/log has both run and script: log/run wins'), 'the warning');
+    await waitFor(() => s.stderr().includes('a/log has both run and script: log/run wins'), `the warning (stderr: ${s.stderr()})`);
     await waitFor(() => existsSync(join(dir, 'a/log/captured')) && readFileSync(join(dir, 'a/log/captured'), 'latin1') === 'hello\n', 'log/run got the line');
     await waitFor(() => logLines(join(dir, 'q/log/main')).filter((l) => l === 'quiet').length >= 2, 'q ran twice');
     expect(logLines(join(dir, 'q/log/main')).filter((l) => l.startsWith('upkeep:'))).toEqual([]);

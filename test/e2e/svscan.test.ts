@@ -4,7 +4,7 @@ import { chmodSync, existsSync, readFileSync, renameSync, rmSync, symlinkSync, u
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { itWithPeer, run, tmpdir, upkeep, waitFor } from '../helpers/index.js';
-import { alive, files, journal, startScan, statusPid, tree, waitEvent } from './svscan-helpers.js';
+import { alive, files, journal, startScan, statusPid, trackDir, tree, waitEvent } from './svscan-helpers.js';
 
 const SLEEP = '#!/bin/sh\necho $$ >> pids\nexec sleep 1000\n';
 
@@ -62,7 +62,7 @@ describe('upkeep svscan', () => {
       's/log/run': '#!/bin/sh\nexec cat > captured\n',
     });
     const s = startScan(dir);
-    await waitFor(() => existsSync(join(dir, 's/finish.out')), 'finish ran');
+    await waitFor(() => existsSync(join(dir, 's/finish.out')) && readFileSync(join(dir, 's/finish.out'), 'latin1').includes('\n'), 'finish ran');
     expect(readFileSync(join(dir, 's/finish.out'), 'latin1').split('\n')[0]).toBe('3 0 s');
     const env = readFileSync(join(dir, 's/env.out'), 'latin1');
     expect(env).toContain('GREETING=hello\n');
@@ -118,6 +118,7 @@ describe('upkeep svscan', () => {
 
   it('follows symlinks; repointing one by hand restarts the service in the new target, keeping pipe and logger', async () => {
     const base = join(tmpdir('upkeep-svscan-v-'), 'versions');
+    trackDir(base);
     const dir = tree();
     const logDir = join(base, 'logs');
     for (const v of ['v1', 'v2']) {

@@ -1,0 +1,54 @@
+// What /proc says about a process: its start time (field 22 of /proc/PID/stat, in clock ticks since boot),
+// which tells a process from a later one that reuses its pid, and whether it is still alive (a zombie is
+// not: it has ended and only waits to be reaped by whoever is its parent now).
+import { closeSync, constants as C, fstatSync, openSync, readFileSync } from 'node:fs';
+
+interface Stat {
+  state: string;
+  start: number;
+}
+
+function stat(pid: number): Stat | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch {
+    return undefined;
+  }
+  // comm (field 2) may hold spaces and parentheses: the fields after it start after the LAST ')'.
+  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return { state: rest[0]!, start: Number(rest[19]) };
+}
+
+/** The start time of PID (clock ticks since boot), or undefined if there is no such process. */
+export function procStartTime(pid: number): number | undefined {
+  return stat(pid)?.start;
+}
+
+/** PID runs (not a zombie) and, if `start` is given, is the process that started then. */
+export function procAlive(pid: number, start?: number): boolean {
+  if (pid <= 0) return false;
+  const s = stat(pid);
+  if (!s || s.state === 'Z' || s.state === 'X') return false;
+  return start === undefined || s.start === start;
+}
+
+/**
+ * Opens another process's fd through /proc (a new open file description of the same pipe, with the bytes
+ * still in it), only if it is a FIFO-based pipe. Returns the fd, or undefined.
+ */
+export function openProcFifo(pid: number, fd: number, flags: 'read' | 'write'): number | undefined {
+  let our: number;
+  try {
+    our = openSync(`/proc/${pid}/fd/${fd}`, flags === 'read' ? C.O_RDONLY | C.O_NONBLOCK : C.O_WRONLY | C.O_NONBLOCK);
+  } catch {
+    return undefined;
+  }
+  try {
+    if (fstatSync(our).isFIFO()) return our;
+  } catch {
+    /* fall through */
+  }
+  closeSync(our);
+  return undefined;
+}
