@@ -74,11 +74,12 @@ async function live(
   args: string[],
   body: (l: Live) => Promise<Record<string, unknown>>,
   setup?: (w: string) => void,
+  prelude?: string,
 ): Promise<[Outcome, Record<string, unknown>]> {
   const w = join(scratch.dir(`${impl.name}-live`), 'w');
   mkdirSync(w);
   setup?.(w);
-  const l = startLive(impl, w, args);
+  const l = startLive(impl, w, args, { prelude });
   try {
     const obs = await body(l);
     const res = await l.exited;
@@ -339,6 +340,50 @@ describe('multilog vs Debian: signals', () => {
     expect(cobs).toEqual(dobs);
     expect(compareOutcomes(deb, cand)).toEqual([]);
   });
+});
+
+describe('multilog vs Debian: other signals', () => {
+  /**
+   * Sends `sig` once a first line has landed, then writes a second line: the program either dies of the
+   * signal before reading it, or survives and logs it. Both are observable events; no fixed wait.
+   */
+  const hit = (impl: Impl, sig: NodeJS.Signals, prelude?: string) =>
+    live(
+      impl,
+      ['./d'],
+      async (l) => {
+        await ready(l, 'd/lock');
+        l.write('a\n');
+        await waitContent(join(l.w, 'd/current'), 'a\n');
+        await waitSettled(l.pid);
+        l.child.kill(sig);
+        l.write('b\n');
+        const dead = (): boolean => l.child.exitCode !== null || l.child.signalCode !== null;
+        await waitFor(() => dead() || file(l.w, 'd/current') === 'a\nb\n', `${impl.name} to die of ${sig} or log on`);
+        const fate = dead() ? `died (${l.child.signalCode ?? l.child.exitCode})` : 'survived';
+        if (!dead()) l.closeInput();
+        return { fate };
+      },
+      undefined,
+      prelude,
+    );
+  // multilog catches only TERM and ALRM: every other signal keeps the disposition it inherited. (QUIT is left
+  // out: its core dump would land in the log directory.)
+  for (const sig of ['SIGHUP', 'SIGINT', 'SIGUSR1', 'SIGUSR2', 'SIGPIPE'] as const)
+    peer.concurrent(`${sig} takes its default action: the program dies, current is left unclean`, async () => {
+      const [[deb, dobs], [cand, cobs]] = await Promise.all([hit(DEBIAN, sig), hit(CANDIDATE, sig)]);
+      expect(dobs).toEqual({ fate: `died (${sig})` });
+      expect(cobs).toEqual(dobs);
+      expect(compareOutcomes(deb, cand)).toEqual([]);
+    });
+  for (const sig of ['SIGHUP', 'SIGINT', 'SIGUSR2'] as const)
+    peer.concurrent(`${sig} ignored by the parent (nohup, a background job) stays ignored`, async () => {
+      const prelude = "trap '' HUP INT USR2;";
+      const [[deb, dobs], [cand, cobs]] = await Promise.all([hit(DEBIAN, sig, prelude), hit(CANDIDATE, sig, prelude)]);
+      expect(dobs).toEqual({ fate: 'survived' });
+      expect(cobs).toEqual(dobs);
+      expect(compareOutcomes(deb, cand)).toEqual([]);
+    });
 });
 
 describe('multilog vs Debian: lock conflicts', () => {

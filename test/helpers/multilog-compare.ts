@@ -390,7 +390,7 @@ export interface Live {
   done(): void;
 }
 
-export function startLive(impl: Impl, w: string, args: string[], opts: { env?: Record<string, string> } = {}): Live {
+export function startLive(impl: Impl, w: string, args: string[], opts: { env?: Record<string, string>; prelude?: string } = {}): Live {
   const fifo = join(w, '..', 'stdin.fifo');
   if (!existsSync(fifo)) {
     const r = spawnSync('mkfifo', [fifo]);
@@ -398,7 +398,7 @@ export function startLive(impl: Impl, w: string, args: string[], opts: { env?: R
   }
   const rfd = openSync(fifo, FS.O_RDONLY | FS.O_NONBLOCK);
   let wfd: number | undefined = openSync(fifo, FS.O_WRONLY);
-  const child = spawn('/bin/sh', ['-c', 'umask 022; exec "$@"', 'sh', ...impl.argv, ...subst(args, w)], {
+  const child = spawn('/bin/sh', ['-c', `${opts.prelude ?? ''} umask 022; exec "$@"`, 'sh', ...impl.argv, ...subst(args, w)], {
     cwd: w,
     env: baseEnv(opts.env),
     stdio: [rfd, 'ignore', 'pipe'],
