@@ -218,6 +218,14 @@ describe('multilog vs Debian: processors (!)', () => {
   peer.concurrent('processor with t and several rotations', async () => {
     await same({ args: ['t', 's4096', '!wc -l; echo x >&5', './d'], input: makeLines(7, () => 2021) }, 'proc-t');
   });
+  peer.concurrent('NODE_OPTIONS meant for a Node service changes nothing, and reaches the processor unchanged', async () => {
+    const c: Case = {
+      args: ['t', 'e', 's4096', '!echo "NODE_OPTIONS=$NODE_OPTIONS"; cat', './d'],
+      input: makeLines(3, () => 2021),
+      env: { NODE_OPTIONS: '--no-such-node-flag' },
+    };
+    await same(c, 'node-options');
+  });
   peer.concurrent('a failing processor: warning, 5 s pause, rerun from scratch', async () => {
     const c: Case = {
       args: ['s4096', '!echo attempt; if [ -e ../failed ]; then cat; else : > ../failed; exit 1; fi', './d'],
