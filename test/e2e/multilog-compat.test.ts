@@ -225,6 +225,21 @@ describe('multilog vs Debian: = status files', () => {
   });
 });
 
+describe('multilog vs Debian: under daemontools softlimit', () => {
+  // Run scripts chain-load resource limits (`exec softlimit -m 3000000 multilog t ./main`); multilog runs in
+  // a few hundred KB. These limits must not stop the logger.
+  const peerSoft = itWithPeer(['multilog', 'softlimit']);
+  for (const wrap of [
+    ['softlimit', '-m', '3000000'],
+    ['softlimit', '-d', '50000000'],
+    ['softlimit', '-a', '500000000'],
+  ])
+    peerSoft.concurrent(`${wrap.join(' ')} multilog t e ./d`, async () => {
+      const [deb] = await same({ args: ['t', 'e', './d'], input: TEXT, wrap }, wrap.join(''), { stamped: ['./d'] });
+      expect(deb.codes).toEqual([0]);
+    });
+});
+
 describe('multilog vs Debian: stderr that cannot be written', () => {
   // multilog ignores failed writes to stderr (djb's strerr/buffer_2): `e` lines and warnings are lost, the
   // log is not, and a fatal error still exits 111.

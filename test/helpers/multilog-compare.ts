@@ -196,6 +196,8 @@ export interface Case extends Run {
   stderrTo?: string;
   /** extra shell redirections for the program, e.g. '<&-' (stdin closed) */
   redirect?: string;
+  /** a chain-loading prefix, e.g. ['softlimit', '-m', '3000000'] as in a daemontools run script */
+  wrap?: string[];
 }
 
 export interface Outcome {
@@ -224,7 +226,7 @@ export function runOnce(
   impl: Impl,
   w: string,
   r: Run,
-  opts: { env?: Record<string, string>; umask?: string; stderrTo?: string; redirect?: string } = {},
+  opts: { env?: Record<string, string>; umask?: string; stderrTo?: string; redirect?: string; wrap?: string[] } = {},
 ): Promise<{ code: number | null; signal: string | null; stderr: Buffer; stdout: Buffer }> {
   const input = typeof r.input === 'string' ? Buffer.from(r.input, 'latin1') : (r.input ?? Buffer.alloc(0));
   const feed = r.feed ?? 'file';
@@ -234,7 +236,7 @@ export function runOnce(
     writeFileSync(f, input);
     fd = openSync(f, 'r');
   }
-  const argv = [...impl.argv, ...subst(r.args, w)];
+  const argv = [...(opts.wrap ?? []), ...impl.argv, ...subst(r.args, w)];
   return new Promise((resolve, reject) => {
     const script = `umask "$0"; exec "$@"${opts.stderrTo === undefined ? '' : ` 2>'${opts.stderrTo}'`} ${opts.redirect ?? ''}`;
     const child = spawn('/bin/sh', ['-c', script, opts.umask ?? '022', ...argv], {
@@ -269,7 +271,7 @@ export async function runCase(impl: Impl, scratch: Scratch, c: Case, tag = 'case
   const t0 = nowMicros();
   const start = Date.now();
   for (const r of [c, ...(c.then ?? [])]) {
-    const res = await runOnce(impl, w, r, { env: c.env, umask: c.umask, stderrTo: c.stderrTo, redirect: c.redirect });
+    const res = await runOnce(impl, w, r, { env: c.env, umask: c.umask, stderrTo: c.stderrTo, redirect: c.redirect, wrap: c.wrap });
     codes.push(res.code);
     signals.push(res.signal);
     errs.push(res.stderr);
