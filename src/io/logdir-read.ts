@@ -84,7 +84,8 @@ export interface ReaderOptions {
   jsonStamp?: boolean;
 }
 
-const CHUNK = 1 << 20;
+/** Size of a reader's buffer (it grows only for a longer line). */
+export const CHUNK = 1 << 20;
 const TAI_FIELD = Buffer.from('"tai64n":"');
 
 /**
@@ -323,13 +324,16 @@ export class DirReader {
       const release: number[] = [];
       for (const f of files) {
         if (f.name === 'current' || f.name === 'previous') {
+          // (multilog links previous to its archive name before unlinking it: both may be listed)
           if (!held.has(f.ino)) add.push({ name: f.name, ino: f.ino, start: 0 });
+          held.add(f.ino);
         } else if (!this.seenNames.has(f.name)) {
           names.push(f);
           if (this.fd >= 0 && f.ino === this.fileIno) this.liveArchived = true;
           const p = this.pending.findIndex((x) => x.ino === f.ino);
           if (p >= 0) release.push(p);
           else if (!held.has(f.ino)) add.push({ name: f.name, ino: f.ino, start: 0 });
+          held.add(f.ino);
         }
       }
       if (!this.enqueue(add, names) && attempt < 20) continue;
@@ -737,7 +741,13 @@ export class Engine {
   ) {
     this.readers = targets.map(
       (t, rank) =>
-        new DirReader(t.dir, { service: t.service, rank, track, warn, ...(t.journal ? { curFile: 'journal.jsonl', jsonStamp: true } : {}) }),
+        new DirReader(t.dir, {
+          service: t.service,
+          rank,
+          track,
+          warn,
+          ...(t.journal ? { curFile: 'journal.jsonl', jsonStamp: true } : {}),
+        }),
     );
   }
 
