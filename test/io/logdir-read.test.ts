@@ -108,6 +108,28 @@ describe('logdir-read', () => {
     expect(warnings.join('\n')).toMatch(/rotated and removed faster than they were read/);
   });
 
+  it('reads a file once when a listing catches it both as previous and under its new archive name', () => {
+    const d = tmpdir();
+    const cur = join(d, 'current');
+    const L = (i: number): string => `@4000000000000000000000${String(i).padStart(2, '0')} l${i}\n`;
+    writeFileSync(cur, L(1));
+    const r = new DirReader(d, { service: 'x', rank: 0 });
+    startAll(r, {});
+    const got: string[] = [];
+    drain(r, got);
+    appendFileSync(cur, L(2));
+    renameSync(cur, join(d, '@400000000000000000000010.s')); // A rotated
+    writeFileSync(cur, L(3));
+    renameSync(cur, join(d, 'previous')); // B rotating: linked, not yet unlinked (multilog's window)
+    linkSync(join(d, 'previous'), join(d, '@400000000000000000000020.s'));
+    writeFileSync(cur, L(4));
+    drain(r, got);
+    unlinkSync(join(d, 'previous'));
+    appendFileSync(cur, L(5));
+    drain(r, got);
+    expect(got.map((l) => l.slice(26))).toEqual(['l1', 'l2', 'l3', 'l4', 'l5']);
+  });
+
   it('resumes a saved position after current became an archive (same inode), and by time when its file is gone', () => {
     const d = tmpdir();
     const cur = join(d, 'current');
