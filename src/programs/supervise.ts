@@ -34,11 +34,20 @@ export async function main(args: string[]): Promise<number> {
   // service keeps being supervised.
   process.stderr.on('error', () => {});
   const service = new Service({ dir });
-  await service.start();
-  const onSignal = (): void => service.stop();
+  // Handlers go in before the service starts: the status file shows it up before start() resolves, and a
+  // signal in between would otherwise kill supervise with Node's default action and orphan the service.
+  let started = false;
+  let pendingStops = 0;
+  const onSignal = (): void => {
+    if (started) service.stop();
+    else pendingStops++;
+  };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   try {
+    await service.start();
+    started = true;
+    for (; pendingStops > 0; pendingStops--) service.stop();
     await service.done;
   } finally {
     process.off('SIGTERM', onSignal);
