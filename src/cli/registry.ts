@@ -69,6 +69,18 @@ export const PROGRAMS: Record<string, ProgramEntry> = {
     link: false,
     load: () => import('../programs/loghost.js'),
   },
+  deploy: {
+    style: 'upkeep',
+    summary: "repoint a service's symlink to a new version and restart it there, keeping its log pipe and logger",
+    link: false,
+    load: () => import('./deploy.js'),
+  },
+  rollback: {
+    style: 'upkeep',
+    summary: 'swap a service back to the version it ran before the last deploy',
+    link: false,
+    load: () => import('./rollback.js'),
+  },
   tail: {
     style: 'upkeep',
     summary: "print services' log lines merged by time, follow them, resume with a cursor",

@@ -3,13 +3,14 @@
 // exists, and the service's logger: a supervised `log/run` (a Service with the pipe's read end as stdin) or
 // a `log/script` logger inside the shared logger process (io/loghost-client.ts). Every state change goes to
 // the restart journal (docs/journal.md).
-import { closeSync, existsSync, mkdirSync, realpathSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, realpathSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StdioOptions } from 'node:child_process';
 import { describeError } from '../core/errors.js';
 import type { JournalEvent } from '../core/journal.js';
-import { reconcile, type Known, type ScanAction } from '../core/scan.js';
+import { isServiceName, reconcile, type Known, type ScanAction } from '../core/scan.js';
 import type { Clock } from './clock.js';
+import { deploy, rollback } from './deploy.js';
 import { mkfifosSync } from './fifo.js';
 import type { Journal } from './journal.js';
 import { createLogPipes, logPipeOf, type LogPipe } from './logpipe.js';
@@ -22,6 +23,8 @@ import { writeState, type ServiceState, type TreeState } from './state.js';
 /** A stop of the tree (or of one service) sends KILL to the process group after this long, unless the
  *  service's `timeout-kill` says otherwise. */
 export const DEFAULT_STOP_KILL_MS = 5000;
+/** svstat --json's extra status, beside daemontools' 18-byte status. */
+export const STATS_FILE = 'upkeep.json';
 /** How often a stop that waits for loggers says so on stderr. */
 export const DRAIN_WARN_MS = 5000;
 
@@ -51,9 +54,19 @@ export interface TreeOptions {
   scripts?: ScriptLoggers;
 }
 
+/** What `upkeep svstat --json` shows beyond daemontools' status: NAME/supervise/upkeep.json. */
+export interface ServiceStats {
+  restarts: number;
+  lastExit: { pid: number; code: number | null; signal: string | null; uptime: number; at: number } | null;
+  backoff: { delay: number; deaths: number; until: number } | null;
+  /** UNIX seconds of the readiness notification (not implemented yet: always null). */
+  readyAt: number | null;
+}
+
 interface Entry {
   name: string;
   target: string;
+  stats?: ServiceStats;
   pipe?: LogPipe;
   svc?: Service;
   logger?: Service;
@@ -311,6 +324,10 @@ export class Tree {
       hooks: {
         start: (pid) => {
           this.j({ event: 'start', service: name, pid, target: dir });
+          this.stat(e, dir, (st) => {
+            if (st.lastExit) st.restarts++;
+            st.backoff = null;
+          });
           this.saveState();
         },
         adopted: (pid) => {
@@ -319,11 +336,20 @@ export class Tree {
         },
         exit: (info) => {
           this.j({ event: 'exit', service: name, ...info });
+          this.stat(e, dir, (st) => {
+            const { pid, code, signal, uptime } = info;
+            st.lastExit = { pid, code, signal, uptime, at: this.opts.clock.nowMicros() / 1e6 };
+          });
           this.exitNote(e, svc, info);
           this.saveState();
         },
         spawnFailed: (error) => this.j({ event: 'spawn-failed', service: name, error }),
-        backoff: (ms, deaths) => this.j({ event: 'backoff', service: name, delay: ms / 1000, deaths }),
+        backoff: (ms, deaths) => {
+          this.j({ event: 'backoff', service: name, delay: ms / 1000, deaths });
+          this.stat(e, dir, (st) => {
+            st.backoff = { delay: ms / 1000, deaths, until: (this.opts.clock.nowMicros() + ms * 1000) / 1e6 };
+          });
+        },
         control: (letter) => this.j({ event: 'control', service: name, command: letter, via: 'control-fifo' }),
       },
     });
@@ -344,6 +370,49 @@ export class Tree {
       this.known.delete(name);
       this.j({ event: 'remove', service: name, target: dir, msg: `${name} left supervision (svc -x)` });
     });
+  }
+
+  /** Updates and rewrites NAME/supervise/upkeep.json (tmp + rename, like status). */
+  private stat(e: Entry, dir: string, change: (st: ServiceStats) => void): void {
+    e.stats ??= { restarts: 0, lastExit: null, backoff: null, readyAt: null };
+    change(e.stats);
+    const path = join(dir, 'supervise', STATS_FILE);
+    try {
+      writeFileSync(`${path}.new`, `${JSON.stringify(e.stats)}\n`, { mode: 0o644 });
+      renameSync(`${path}.new`, path);
+    } catch {
+      /* supervise/ gone (service removed): nothing to show */
+    }
+  }
+
+  /** `upkeep deploy` through the control socket: repoint, then restart the service in the new target now. */
+  async deployRequest(name: string, target: string): Promise<{ from: string | null; to: string }> {
+    if (!isServiceName(name)) throw new Error(`unable to deploy ${name}: not a service name`);
+    this.j({ event: 'control', service: name, command: 'deploy', via: 'socket' });
+    const r = deploy(this.opts.dir, name, target);
+    await this.applyRepoint(name, 'deploy');
+    return { from: r.from ?? null, to: r.to };
+  }
+
+  /** `upkeep rollback` through the control socket. */
+  async rollbackRequest(name: string): Promise<{ from: string | null; to: string }> {
+    if (!isServiceName(name)) throw new Error(`unable to roll back ${name}: not a service name`);
+    this.j({ event: 'control', service: name, command: 'rollback', via: 'socket' });
+    const r = rollback(this.opts.dir, name);
+    await this.applyRepoint(name, 'rollback');
+    return { from: r.from ?? null, to: r.to };
+  }
+
+  private async applyRepoint(name: string, why: 'deploy' | 'rollback'): Promise<void> {
+    if (this.scanning) await this.scanning.catch(() => {});
+    const to = this.realTarget(name);
+    const e = this.entries.get(name);
+    if (!e || !e.svc) {
+      await this.scan(); // a new service (or one dropped by x): the scan takes it up now
+      return;
+    }
+    if (to === undefined || e.target === to) return;
+    await this.retarget(name, e.target, to, why);
   }
 
   /** The exit note for log/script loggers: where the service's life ended, written after its last byte. */
@@ -501,10 +570,12 @@ export class Tree {
     const all = [...this.entries.values()];
     await Promise.all(all.map((e) => e.removal ?? this.stopService(e)));
     const waiting = new Set(all.filter((e) => !e.removal));
+    let ticks = 0;
     const timer = setInterval(() => {
+      if (ticks++ % (DRAIN_WARN_MS / 1000) !== 0) return; // after 1 s, then every 5 s
       const names = [...waiting].filter((e) => e.logger).map((e) => `${e.name}/log`);
-      if (names.length) this.opts.say(`svscan: warning: waiting for ${names.join(', ')} to drain (send SIGTERM again to stop at once)`);
-    }, DRAIN_WARN_MS);
+      if (names.length) this.opts.say(`svscan: warning: waiting for ${names.join(', ')} to drain its pipe (send SIGTERM again to stop at once)`);
+    }, 1000);
     try {
       await Promise.all(
         all.map(async (e) => {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describeError, EXIT } from '../core/errors.js';
 import { parseSvcArgs, SVC_USAGE } from '../core/svc.js';
 import { checkChdir } from '../io/svdir.js';
+import { serviceDirArg, takeDirOption } from '../io/svname.js';
 
 export const HELP = `usage: svc [-udopchaitkx] dir ...
 
@@ -18,17 +19,21 @@ command-line order, duplicates dropped, to dir/supervise/control):
   -h  send HUP   -a  send ALRM   -i  send INT   -t  send TERM   -k  send KILL
   -x  exit: supervise exits as soon as the service is down (svc -dx stops both)
 
+A dir that does not exist here and has no '/' is a service NAME in --dir TREE (first argument), else
+$SVDIR, else /service.
 exit codes: 0 (even when a directory could not be controlled: see the warnings), 100 illegal option.
 `;
 
-export async function main(args: string[]): Promise<number> {
+export async function main(argv: string[]): Promise<number> {
+  const { dir: tree, rest: args } = takeDirOption(argv);
   const parsed = parseSvcArgs(args);
   if (!parsed.ok) {
     process.stderr.write(`svc: illegal option -- ${parsed.illegal}\n${SVC_USAGE}\n`);
     return EXIT.USAGE;
   }
   const data = Buffer.from(parsed.commands, 'latin1');
-  for (const dir of parsed.dirs) {
+  for (const arg of parsed.dirs) {
+    const dir = serviceDirArg(arg, tree);
     const warning = await control(dir, data);
     if (warning !== undefined) process.stderr.write(`svc: warning: ${warning}\n`);
   }

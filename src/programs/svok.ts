@@ -3,15 +3,18 @@ import { closeSync, constants as C, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXIT, FatalError } from '../core/errors.js';
 import { checkChdir } from '../io/svdir.js';
+import { serviceDirArg, takeDirOption } from '../io/svname.js';
 
-export const HELP = `usage: svok dir
+export const HELP = `usage: svok [--dir TREE] dir
 
 Exits 0 if a supervise process (upkeep's or daemontools') is running for dir, 100 if not.
+A dir that does not exist here and has no '/' is a service NAME in --dir TREE, else $SVDIR, else /service.
 exit codes: 0 running, 100 not running (or usage), 111 dir cannot be entered or another error.
 `;
 
-export async function main(args: string[]): Promise<number> {
-  const dir = args[0];
+export async function main(argv: string[]): Promise<number> {
+  const { dir: tree, rest: args } = takeDirOption(argv);
+  const dir = args[0] === undefined ? undefined : serviceDirArg(args[0], tree);
   if (dir === undefined) {
     process.stderr.write('svok: usage: svok dir\n');
     return EXIT.USAGE;

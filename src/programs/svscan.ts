@@ -2,7 +2,9 @@
 // restart journal under DIR/.upkeep/, a lock against a second svscan, a periodic scan and one on SIGHUP.
 import { closeSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { EXIT, FatalError, UsageError } from '../core/errors.js';
+import type { Server } from 'node:net';
+import { describeError, EXIT, FatalError, UsageError } from '../core/errors.js';
+import { listenControl, type Reply } from '../io/control-socket.js';
 import { wallClock } from '../io/clock.js';
 import { lockSync } from '../io/flock.js';
 import { openJournal } from '../io/journal.js';
@@ -25,7 +27,8 @@ name: repointing its symlink restarts it in the new target, keeping its log pipe
   dir/NAME/log/run        NAME's logger, a supervised process reading NAME's output on its stdin
   dir/NAME/log/script     or: one multilog action per line, run in upkeep's shared logger process
   dir/NAME/supervise/     lock, control, ok, status: daemontools' svc, svstat and svok work unchanged
-  dir/.upkeep/            lock, journal.jsonl (the restart journal), loghost state
+  dir/.upkeep/            lock, journal.jsonl (the restart journal), state.json (for a takeover),
+                          control.sock (upkeep deploy and rollback ask svscan through it)
 
 Setting files in a service directory (see upkeep-svscan(8) for the table): timeout-kill, timeout-finish,
 stderr-to-log, user, down, env/; in log/: script, no-exit-notes.
@@ -114,8 +117,22 @@ export async function main(args: string[]): Promise<number> {
   process.on('SIGINT', onIntSig);
   process.on('SIGHUP', onHup);
   const timer = setInterval(() => void tree.scan(), intervalMs);
+  let server: Server | undefined;
   try {
     await tree.scan();
+    try {
+      server = await listenControl(state, async (r): Promise<Reply> => {
+        if (r.op === 'deploy' && typeof r.service === 'string' && typeof r.target === 'string') {
+          return { ok: true, ...(await tree.deployRequest(r.service, r.target)) };
+        }
+        if (r.op === 'rollback' && typeof r.service === 'string') {
+          return { ok: true, ...(await tree.rollbackRequest(r.service)) };
+        }
+        return { ok: false, error: `unknown request ${JSON.stringify(r.op)}` };
+      });
+    } catch (err) {
+      tree.warn('-', `unable to listen on ${state}/control.sock: ${describeError(err)} (deploy and rollback will only repoint links)`);
+    }
     const reason = await stopRequested;
     clearInterval(timer);
     await tree.stop();
@@ -123,6 +140,7 @@ export async function main(args: string[]): Promise<number> {
     journal.write({ event: 'supervisor-stop', service: '-', pid: process.pid, reason });
     await journal.close();
   } finally {
+    server?.close();
     clearInterval(timer);
     process.off('SIGTERM', onTermSig);
     process.off('SIGINT', onIntSig);

@@ -1,11 +1,12 @@
 // `svstat dir ...`: one status line per directory, daemontools-exact; exit 0.
-import { closeSync, constants as C, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, constants as C, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeError, EXIT } from '../core/errors.js';
 import { formatSvstat, STATUS_SIZE, unpackStatus } from '../core/status.js';
 import { checkChdir } from '../io/svdir.js';
+import { serviceDirArg, takeDirOption } from '../io/svname.js';
 
-export const HELP = `usage: svstat dir ...
+export const HELP = `usage: svstat [--json] [--dir TREE] dir ...
 
 Prints one line per service directory, as daemontools' svstat:
 
@@ -13,15 +14,65 @@ Prints one line per service directory, as daemontools' svstat:
   dir: down SECS seconds[, normally up][, want up]
   dir: supervise not running
 
-SECS counts from the last time the pid changed. Works against upkeep supervise and daemontools' supervise.
+SECS counts from the last time the pid changed. --json prints one JSON object per line instead: state,
+pid, seconds, normallyUp, paused, want, and under upkeep svscan restarts, lastExit {pid, code, signal,
+uptime, at}, backoff {delay, deaths, until} and readyAt. A dir that does not exist here and has no '/' is
+a service NAME in --dir TREE, else $SVDIR, else /service. Works against upkeep supervise and daemontools' supervise.
 exit codes: 0.
 `;
 
-export async function main(args: string[]): Promise<number> {
+export async function main(argv: string[]): Promise<number> {
+  let json = false;
+  let tree: string | undefined;
+  let args = argv;
+  for (;;) {
+    if (args[0] === '--json') {
+      json = true;
+      args = args.slice(1);
+      continue;
+    }
+    const d = takeDirOption(args);
+    if (d.dir === undefined) break;
+    tree = d.dir;
+    args = d.rest;
+  }
   const lines: string[] = [];
-  for (const dir of args) lines.push(`${dir}: ${statusLine(dir)}\n`);
+  for (const arg of args) {
+    const dir = serviceDirArg(arg, tree);
+    lines.push(json ? `${JSON.stringify(jsonStatus(arg, dir))}\n` : `${dir}: ${statusLine(dir)}\n`);
+  }
   process.stdout.write(lines.join(''));
   return EXIT.OK;
+}
+
+/**
+ * --json: one object per line: daemontools' fields (state, pid, seconds, normallyUp, paused, want) and,
+ * for services under upkeep svscan, its supervise/upkeep.json: restarts, lastExit (code or signal, uptime
+ * in seconds, at = UNIX seconds), backoff (delay, deaths, until) and readyAt.
+ */
+function jsonStatus(arg: string, dir: string): Record<string, unknown> {
+  const line = statusLine(dir);
+  const out: Record<string, unknown> = { service: arg, dir };
+  const m = /^(up|down) (?:\(pid (\d+)\) )?(\d+) seconds(.*)$/.exec(line);
+  if (!m) {
+    out.state = line === 'supervise not running' ? 'not running' : 'error';
+    if (out.state === 'error') out.error = line;
+    return out;
+  }
+  const rest = m[4]!;
+  out.state = m[1];
+  out.pid = m[2] ? Number(m[2]) : null;
+  out.seconds = Number(m[3]);
+  out.normallyUp = m[1] === 'up' ? !rest.includes('normally down') : rest.includes('normally up');
+  out.paused = rest.includes(', paused');
+  out.want = rest.includes('want up') ? 'up' : rest.includes('want down') ? 'down' : m[1];
+  let extra: Record<string, unknown> = { restarts: null, lastExit: null, backoff: null, readyAt: null };
+  try {
+    extra = { ...extra, ...(JSON.parse(readFileSync(join(dir, 'supervise/upkeep.json'), 'utf8')) as Record<string, unknown>) };
+  } catch {
+    /* not under upkeep svscan (or nothing happened yet) */
+  }
+  return { ...out, ...extra };
 }
 
 function statusLine(dir: string): string {
