@@ -259,7 +259,6 @@ export class DirReader {
       this.fileName = f.name;
       this.fileIno = st.ino;
       this.wasLive = f.name === 'current' || f.name === 'previous';
-      this.liveArchived = false;
       this.finished = f.name !== 'current';
       this.bufFile = f.start;
       this.pos = 0;
@@ -279,7 +278,8 @@ export class DirReader {
     if (this.fd < 0) return;
     // A file that was current/previous keeps its fd until its archive name shows up in a listing, so
     // that name is recognised as already read (and its inode cannot be reused meanwhile).
-    if (this.wasLive && !this.liveArchived && fstatSync(this.fd).nlink > 0) this.pending.push({ fd: this.fd, ino: this.fileIno });
+    const archived = this.archived.delete(this.fileIno);
+    if (this.wasLive && !archived && fstatSync(this.fd).nlink > 0) this.pending.push({ fd: this.fd, ino: this.fileIno });
     else closeSync(this.fd);
     while (this.pending.length > 8) closeSync(this.pending.shift()!.fd);
     this.fd = -1;
@@ -329,8 +329,9 @@ export class DirReader {
           held.add(f.ino);
         } else if (!this.seenNames.has(f.name)) {
           names.push(f);
-          if (this.fd >= 0 && f.ino === this.fileIno) this.liveArchived = true;
+          // Its archive name is now known: a live file being read (or queued) needs no pending fd later.
           const p = this.pending.findIndex((x) => x.ino === f.ino);
+          if (p < 0 && held.has(f.ino)) this.archived.add(f.ino);
           if (p >= 0) release.push(p);
           else if (!held.has(f.ino)) add.push({ name: f.name, ino: f.ino, start: 0 });
           held.add(f.ino);
@@ -347,10 +348,11 @@ export class DirReader {
     }
   }
 
-  private liveArchived = false;
+  /** Inodes of live files (open or queued) whose archive name has already been listed. */
+  private readonly archived = new Set<number>();
 
   private lastLabelText(): string {
-    return this.lastPos?.label ?? formatStamp(this.stamp);
+    return this.lastPos?.label ?? (this.stamp.tai === 0 ? 'the start' : formatStamp(this.stamp));
   }
 
   /** Marks the current line as handed out (for the cursor). */
