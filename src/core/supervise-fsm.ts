@@ -16,6 +16,8 @@ export interface Policy {
   readonly backoffMaxMs: number;
   /** After `d` (TERM+CONT), SIGKILL the service's process group after this long; 0 = never (daemontools). */
   readonly killTimeoutMs: number;
+  /** The signal `d` sends before CONT (s6's `down-signal`; default SIGTERM). */
+  readonly downSignal?: Signal;
 }
 
 export const DEFAULT_POLICY: Policy = {
@@ -68,7 +70,9 @@ export type Event =
   | { readonly type: 'timer'; readonly timer: TimerName; readonly now: number }
   | { readonly type: 'terminate'; readonly now: number };
 
-export type Signal = 'SIGTERM' | 'SIGCONT' | 'SIGSTOP' | 'SIGHUP' | 'SIGALRM' | 'SIGINT' | 'SIGKILL';
+export type Signal =
+  | 'SIGTERM' | 'SIGCONT' | 'SIGSTOP' | 'SIGHUP' | 'SIGALRM' | 'SIGINT' | 'SIGKILL'
+  | 'SIGQUIT' | 'SIGUSR1' | 'SIGUSR2' | 'SIGWINCH' | 'SIGPWR';
 
 export type Effect =
   | { readonly type: 'status'; readonly status: Status }
@@ -184,7 +188,7 @@ function control(s: State, byte: number, now: number): Step {
       const effects: Effect[] = [];
       let next: State = { ...s, want: 'down' };
       if (running) {
-        effects.push(sig(s.pid, 'SIGTERM'), sig(s.pid, 'SIGCONT'));
+        effects.push(sig(s.pid, s.policy.downSignal ?? 'SIGTERM'), sig(s.pid, 'SIGCONT'));
         next = { ...next, paused: false };
         if (s.policy.killTimeoutMs > 0) effects.push({ type: 'arm', timer: 'kill', ms: s.policy.killTimeoutMs });
       } else if (s.phase === 'backoff') {

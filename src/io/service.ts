@@ -15,6 +15,7 @@ import {
   type Effect,
   type Event,
   type Policy,
+  type Signal,
   type State,
   type TimerName,
 } from '../core/supervise-fsm.js';
@@ -71,6 +72,8 @@ export interface ServiceHooks {
   start?(pid: number): void;
   /** A running process was adopted instead of started (see ServiceOptions.adopt). */
   adopted?(pid: number): void;
+  /** The service said it is ready (a newline on its `notification-fd`), `after` seconds after its start. */
+  ready?(pid: number, after: number): void;
   exit?(info: ExitInfo): void;
   spawnFailed?(error: string): void;
   backoff?(delayMs: number, deaths: number): void;
@@ -85,6 +88,8 @@ export interface Runner {
   start(exited: (code: number | null, signal: string | null) => void): number;
   signal(pid: number, signal: NodeJS.Signals, group: boolean): void;
 }
+
+const DOWN_SIGNALS: readonly Signal[] = ['SIGTERM', 'SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGALRM', 'SIGWINCH', 'SIGPWR', 'SIGKILL'];
 
 /** How often an adopted process (not our child) is checked for its death. */
 const ADOPT_POLL_MS = 50;
@@ -234,6 +239,15 @@ export class Service {
     if (base !== undefined && base > 0) p.backoffBaseMs = base;
     const max = readMsFile(join(this.abs, 'backoff-max'));
     if (max !== undefined && max > 0) p.backoffMaxMs = max;
+    // s6's `down-signal`: a signal name (TERM or SIGTERM) sent by `d` instead of SIGTERM.
+    try {
+      const word = readFileSync(join(this.abs, 'down-signal'), 'latin1').trim().toUpperCase();
+      const name = (word.startsWith('SIG') ? word : `SIG${word}`) as Signal;
+      if (DOWN_SIGNALS.includes(name)) p.downSignal = name;
+      else this.warn(`unable to use ${this.name}/down-signal: unknown signal ${word}`);
+    } catch {
+      /* absent */
+    }
     return p;
   }
 
@@ -344,8 +358,9 @@ export class Service {
       return;
     }
     let child: ChildProcess;
+    const notify = readNotificationFd(this.abs);
     try {
-      child = spawn('./run', [], { ...this.prepare?.(), cwd: this.abs, stdio: this.stdio, detached: true });
+      child = spawn('./run', [], { ...this.prepare?.(), cwd: this.abs, stdio: withNotification(this.stdio, notify), detached: true });
     } catch (err) {
       this.warnStart(err);
       this.dispatch({ type: 'spawn-failed', now: this.clock.nowMicros() }, true);
@@ -363,8 +378,24 @@ export class Service {
     });
     child.once('exit', (code, signal) => this.onExit(pid, code, signal));
     this.asked = false;
-    this.dispatch({ type: 'spawned', pid, now: this.clock.nowMicros() }, true);
+    const startedAt = this.clock.nowMicros();
+    this.dispatch({ type: 'spawned', pid, now: startedAt }, true);
     this.hooks.start?.(pid);
+    if (notify !== undefined) this.watchReadiness(child, notify, pid, startedAt);
+  }
+
+  // s6's readiness protocol: the service writes a line (a newline) to fd N when it is ready.
+  private watchReadiness(child: ChildProcess, fd: number, pid: number, startedAt: number): void {
+    const stream = child.stdio[fd] as NodeJS.ReadableStream | null | undefined;
+    if (!stream) return;
+    const onData = (b: Buffer): void => {
+      if (!b.includes(10)) return;
+      stream.removeListener('data', onData);
+      (stream as unknown as { destroy(): void }).destroy();
+      if (this.st?.pid === pid) this.hooks.ready?.(pid, (this.clock.nowMicros() - startedAt) / 1e6);
+    };
+    stream.on('data', onData);
+    stream.on('error', () => {});
   }
 
   private onExit(pid: number, code: number | null, signal: string | null): void {
@@ -483,4 +514,23 @@ export function readMsFile(path: string): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** s6's `notification-fd`: the fd (3 and up) on which the service writes a newline once it is ready. */
+export function readNotificationFd(dir: string): number | undefined {
+  try {
+    const m = /^\s*(\d+)/.exec(readFileSync(join(dir, 'notification-fd'), 'latin1'));
+    const n = m ? Number(m[1]) : NaN;
+    return n >= 3 && n < 1024 ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function withNotification(stdio: StdioOptions, fd: number | undefined): StdioOptions {
+  if (fd === undefined) return stdio;
+  const base = typeof stdio === 'string' ? [stdio, stdio, stdio] : [...stdio];
+  while (base.length < fd) base.push('ignore');
+  base[fd] = 'pipe';
+  return base as StdioOptions;
 }

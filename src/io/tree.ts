@@ -59,7 +59,7 @@ export interface ServiceStats {
   restarts: number;
   lastExit: { pid: number; code: number | null; signal: string | null; uptime: number; at: number } | null;
   backoff: { delay: number; deaths: number; until: number } | null;
-  /** UNIX seconds of the readiness notification (not implemented yet: always null). */
+  /** UNIX seconds of the current run's readiness notification (notification-fd), null until then. */
   readyAt: number | null;
 }
 
@@ -263,6 +263,10 @@ export class Tree {
       }
     }
     await Promise.all(work);
+    // A logger dropped by `x` is taken up again by the next scan, as a service is.
+    for (const e of this.entries.values()) {
+      if (e.pipe && !e.logger && !e.removal && !this.stopping && this.known.has(e.name)) await this.startLogger(e);
+    }
     if (this.adoptable.size || this.adoptedPipes.size) this.dropUnadopted();
     this.saveState();
   }
@@ -327,6 +331,7 @@ export class Tree {
           this.stat(e, dir, (st) => {
             if (st.lastExit) st.restarts++;
             st.backoff = null;
+            st.readyAt = null;
           });
           this.saveState();
         },
@@ -344,6 +349,12 @@ export class Tree {
           this.saveState();
         },
         spawnFailed: (error) => this.j({ event: 'spawn-failed', service: name, error }),
+        ready: (pid, after) => {
+          this.j({ event: 'ready', service: name, pid, after });
+          this.stat(e, dir, (st) => {
+            st.readyAt = this.opts.clock.nowMicros() / 1e6;
+          });
+        },
         backoff: (ms, deaths) => {
           this.j({ event: 'backoff', service: name, delay: ms / 1000, deaths });
           this.stat(e, dir, (st) => {

@@ -144,4 +144,24 @@ describe('upkeep svscan', () => {
     expect((await s.exited).code).toBe(0);
     rmSync(base, { recursive: true, force: true });
   });
+
+  it('down-signal replaces TERM for d; notification-fd reports readiness (journal ready, svstat --json readyAt)', async () => {
+    const dir = tree();
+    files(dir, {
+      's/run': '#!/bin/sh\necho $$ >> pids\ntrap \'echo HUP > got; exit 0\' HUP\ntrap \'echo TERM > got; exit 0\' TERM\nsleep 0.2\necho >&5\nwhile :; do sleep 0.05; done\n',
+      's/down-signal': 'HUP\n',
+      's/notification-fd': '5\n',
+    });
+    const s = startScan(dir);
+    const pid = await waitFor(() => statusPid(join(dir, 's')), 's up');
+    const ready = await waitEvent(dir, (e) => e.event === 'ready' && e.service === 's', 'ready');
+    expect(ready.pid).toBe(pid);
+    expect(ready.after as number).toBeGreaterThanOrEqual(0.2);
+    const j = JSON.parse((await upkeep(['svstat', '--json', join(dir, 's')])).stdout.toString()) as { readyAt: number };
+    expect(j.readyAt).toBeGreaterThan(Date.now() / 1000 - 60);
+    await upkeep(['svc', '-d', join(dir, 's')]);
+    await waitFor(() => existsSync(join(dir, 's/got')) && readFileSync(join(dir, 's/got'), 'latin1') === 'HUP\n', 'the down-signal');
+    s.proc.kill('SIGTERM');
+    expect((await s.exited).code).toBe(0);
+  });
 });
