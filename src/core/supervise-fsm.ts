@@ -18,6 +18,8 @@ export interface Policy {
   readonly killTimeoutMs: number;
   /** The signal `d` sends before CONT (s6's `down-signal`; default SIGTERM). */
   readonly downSignal?: Signal;
+  /** `d` signals the service's whole process group (no orphans left holding its pipe), not just its pid. */
+  readonly downGroup?: boolean;
 }
 
 export const DEFAULT_POLICY: Policy = {
@@ -188,7 +190,11 @@ function control(s: State, byte: number, now: number): Step {
       const effects: Effect[] = [];
       let next: State = { ...s, want: 'down' };
       if (running) {
-        effects.push(sig(s.pid, s.policy.downSignal ?? 'SIGTERM'), sig(s.pid, 'SIGCONT'));
+        const group = s.policy.downGroup === true;
+        effects.push(
+          { type: 'signal', pid: s.pid, signal: s.policy.downSignal ?? 'SIGTERM', group },
+          { type: 'signal', pid: s.pid, signal: 'SIGCONT', group },
+        );
         next = { ...next, paused: false };
         if (s.policy.killTimeoutMs > 0) effects.push({ type: 'arm', timer: 'kill', ms: s.policy.killTimeoutMs });
       } else if (s.phase === 'backoff') {

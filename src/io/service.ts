@@ -239,6 +239,13 @@ export class Service {
     if (base !== undefined && base > 0) p.backoffBaseMs = base;
     const max = readMsFile(join(this.abs, 'backoff-max'));
     if (max !== undefined && max > 0) p.backoffMaxMs = max;
+    // upkeep's `down-group`: d (and a stop of the tree) signals the whole process group.
+    try {
+      statSync(join(this.abs, 'down-group'));
+      p.downGroup = true;
+    } catch {
+      /* absent */
+    }
     // s6's `down-signal`: a signal name (TERM or SIGTERM) sent by `d` instead of SIGTERM.
     try {
       const word = readFileSync(join(this.abs, 'down-signal'), 'latin1').trim().toUpperCase();

@@ -67,6 +67,8 @@ interface Entry {
   name: string;
   target: string;
   stats?: ServiceStats;
+  /** A deploy, rollback or hand repoint is restarting it in a new target (exit note: next=restart). */
+  retargeting?: boolean;
   pipe?: LogPipe;
   svc?: Service;
   logger?: Service;
@@ -432,7 +434,8 @@ export class Tree {
     // The state machine decides next after this hook: derive it the same way (want, backoff on a short run).
     const st = svc.state;
     let next = 'restart';
-    if (st?.exiting || info.wanted === 'down') next = 'down';
+    if (e.retargeting) next = 'restart';
+    else if (st?.exiting || info.wanted === 'down') next = 'down';
     else if (info.wanted === 'once') next = 'once';
     else if (st && info.uptime * 1000 < st.policy.minUptimeMs) {
       const failures = st.failures + 1;
@@ -527,8 +530,13 @@ export class Tree {
     const old = e.svc;
     e.svc = undefined;
     if (old) {
+      e.retargeting = true;
       old.stop(old.policy && old.policy.killTimeoutMs > 0 ? undefined : DEFAULT_STOP_KILL_MS);
-      await old.done;
+      try {
+        await old.done;
+      } finally {
+        e.retargeting = false;
+      }
     }
     e.target = to;
     if (e.pipe && !e.logger) await this.startLogger(e);

@@ -161,6 +161,16 @@ describe('upkeep svscan', () => {
     expect(j.readyAt).toBeGreaterThan(Date.now() / 1000 - 60);
     await upkeep(['svc', '-d', join(dir, 's')]);
     await waitFor(() => existsSync(join(dir, 's/got')) && readFileSync(join(dir, 's/got'), 'latin1') === 'HUP\n', 'the down-signal');
+    // down-group: the whole process group gets it, so a child of run does not outlive the stop
+    writeFileSync(join(dir, 's/down-group'), '');
+    writeFileSync(join(dir, 's/down-signal'), 'TERM\n');
+    files(dir, { 's/run': '#!/bin/sh\necho $$ >> pids\nsleep 1000 &\necho $! > child\nwait\n' });
+    await upkeep(['svc', '-x', join(dir, 's')]); // settings are read when supervision starts: drop it, the next scan takes it up
+    await waitEvent(dir, (e) => e.event === 'remove' && e.service === 's', 's dropped');
+    await waitFor(() => existsSync(join(dir, 's/child')), 'the child started');
+    const child = Number(readFileSync(join(dir, 's/child'), 'latin1'));
+    await upkeep(['svc', '-d', join(dir, 's')]);
+    await waitFor(() => !alive(child), 'the child stopped with its group');
     s.proc.kill('SIGTERM');
     expect((await s.exited).code).toBe(0);
   });
