@@ -57,6 +57,8 @@ function service(s: ServiceReport): unknown {
     backoff: r3(s.backoff),
     availability: s.availability === null ? null : r6(s.availability),
     observed: r3(s.observed),
+    up: r3(s.upSeconds),
+    down: r3(s.downSeconds),
     restarts: { ...s.restarts, buckets: s.restarts.buckets.map((b) => ({ start: ts(b.start), count: b.count })) },
     deploys: s.deploys.map((d) => ({ at: ts(d.at), kind: d.kind, from: d.from, to: d.to })),
     exits: s.exits.map(exit),

@@ -62,7 +62,7 @@ export function reportText(m: ReportModel, o: TextOptions): string {
     out.push(
       `  mtbf ${s.mtbf === null ? '-' : dur(s.mtbf)}, backoff ${dur(s.backoff)}, availability ${
         s.availability === null ? '-' : `${(s.availability * 100).toFixed(3)}%`
-      } of ${dur(s.observed)} observed`,
+      } (up ${dur(s.upSeconds)}, down ${dur(s.downSeconds)} while wanted up)`,
     );
     out.push(`  restarts ${s.restarts.total}${s.restarts.total ? `, at most ${s.restarts.max} per ${dur(s.restarts.window)}` : ''}`);
     for (const d of s.deploys) out.push(`  ${d.kind} at ${o.time(d.at)}: ${d.from} -> ${d.to}`);

@@ -85,6 +85,8 @@ export interface ServiceReport {
   /** Seconds observed in the window (from the service's first sign of life). */
   observed: number;
   upSeconds: number;
+  /** Seconds down while wanted up (the unavailability). */
+  downSeconds: number;
   restarts: { total: number; window: number; max: number; buckets: { start: number; count: number }[] };
   deploys: DeployInfo[];
   exits: ExitInfo[];
@@ -329,6 +331,7 @@ export class Analyzer {
       availability: s.upUs + s.downUs > 0 ? s.upUs / (s.upUs + s.downUs) : null,
       observed,
       upSeconds: s.upUs / US,
+      downSeconds: s.downUs / US,
       restarts: {
         total: buckets.reduce((n, b) => n + b.count, 0),
         window: this.opts.restartWindow,

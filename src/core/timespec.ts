@@ -151,9 +151,10 @@ export function parseJournalTime(s: string): number {
   return civilToMicros(+m[1]!, +m[2]!, +m[3]!, +m[4]!, +m[5]!, +m[6]!) + frac;
 }
 
-/** Seconds as a short human duration: `45s`, `12m05s`, `3h02m`, `2d04h`. */
+/** Seconds as a short human duration: `25ms`, `3.2s`, `45s`, `12m05s`, `3h02m`, `2d04h`. */
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds)) return '-';
+  if (seconds > 0 && seconds < 0.95) return `${Math.max(1, Math.round(seconds * 1000))}ms`;
   if (seconds < 10) return `${Math.round(seconds * 10) / 10}s`;
   const s = Math.round(seconds);
   if (s < 60) return `${s}s`;

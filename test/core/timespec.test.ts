@@ -86,6 +86,6 @@ describe('civil calendar', () => {
 });
 
 describe('formatDuration', () => {
-  const table: [number, string][] = [[0, '0s'], [3.2, '3.2s'], [45, '45s'], [725, '12m05s'], [10920, '3h02m'], [187200, '2d04h']];
+  const table: [number, string][] = [[0, '0s'], [0.0004, '1ms'], [0.025, '25ms'], [0.96, '1s'], [3.2, '3.2s'], [45, '45s'], [725, '12m05s'], [10920, '3h02m'], [187200, '2d04h']];
   for (const [s, want] of table) it(`${s} -> ${want}`, () => expect(formatDuration(s)).toBe(want));
 });

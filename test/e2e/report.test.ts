@@ -226,9 +226,16 @@ describe('upkeep report: crash context from a real multilog log directory', () =
     writeFileSync(join(logdir, 'run'), '#!/bin/sh\nexec multilog t s4096 ./main\n', { mode: 0o755 });
     const ml = spawn(which('multilog')!, ['t', 's4096', './main'], { cwd: logdir, stdio: ['pipe', 'ignore', 'inherit'] });
     const j = openJournal(tree, { host: 'h' }); // the wall clock, as multilog's stamps
-    const allLogged = (): string =>
-      readdirSync(join(logdir, 'main')).filter((n) => n.startsWith('@') || n === 'current').sort((a, b) => (a === 'current' ? 1 : b === 'current' ? -1 : a < b ? -1 : 1))
-        .map((n) => readFileSync(join(logdir, 'main', n), 'utf8')).join('');
+    // Everything multilog wrote so far, oldest file first; '' while a rotation moves a file under us.
+    const allLogged = (): string => {
+      try {
+        const names = readdirSync(join(logdir, 'main')).filter((n) => n.startsWith('@') || n === 'current');
+        names.sort((a, b) => (a === 'current' ? 1 : b === 'current' ? -1 : a < b ? -1 : 1));
+        return names.map((n) => readFileSync(join(logdir, 'main', n), 'utf8')).join('');
+      } catch {
+        return '';
+      }
+    };
     j.write({ event: 'start', service: 'app', pid: 1000, target: '/srv/app' });
     for (let k = 0; k < 4; k++) {
       const batch = Array.from({ length: 60 }, (_, i) => `app run ${k} line ${String(i).padStart(2, '0')} ${'x'.repeat(40)}`);
