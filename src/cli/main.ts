@@ -2,9 +2,11 @@
 // Loads nothing but the chosen program: start-up time is part of the interface.
 import { PROGRAMS } from './registry.js';
 import { reportError } from './report-error.js';
+import { restoreRuntime } from './runtime.js';
 
 export async function run(argv: string[]): Promise<void> {
-  const invoked = baseName(argv[1] ?? 'upkeep');
+  const invoked = baseName(process.env.UPKEEP_ARGV0 ?? argv[1] ?? 'upkeep');
+  restoreRuntime();
   let name: string;
   let args: string[];
   if (invoked !== 'upkeep' && Object.hasOwn(PROGRAMS, invoked)) {

@@ -369,13 +369,20 @@ describe('multilog vs Debian: other signals', () => {
     );
   // multilog catches only TERM and ALRM: every other signal keeps the disposition it inherited. (QUIT is left
   // out: its core dump would land in the log directory.)
-  for (const sig of ['SIGHUP', 'SIGINT', 'SIGUSR1', 'SIGUSR2', 'SIGPIPE'] as const)
+  for (const sig of ['SIGHUP', 'SIGINT', 'SIGUSR1', 'SIGUSR2'] as const)
     peer.concurrent(`${sig} takes its default action: the program dies, current is left unclean`, async () => {
       const [[deb, dobs], [cand, cobs]] = await Promise.all([hit(DEBIAN, sig), hit(CANDIDATE, sig)]);
       expect(dobs).toEqual({ fate: `died (${sig})` });
       expect(cobs).toEqual(dobs);
       expect(compareOutcomes(deb, cand)).toEqual([]);
     });
+  // A deliberate difference (upkeep(8), RUNTIME): SIGPIPE is ignored, so that a broken stderr (a dead reader
+  // of `e` lines) never kills a logger; multilog dies of it. upkeep logs on.
+  peer.concurrent('SIGPIPE: Debian dies of it; upkeep, by design, logs on', async () => {
+    const [[, dobs], [, cobs]] = await Promise.all([hit(DEBIAN, 'SIGPIPE'), hit(CANDIDATE, 'SIGPIPE')]);
+    expect(dobs).toEqual({ fate: 'died (SIGPIPE)' });
+    expect(cobs).toEqual(process.env.MULTILOG_CANDIDATE === 'debian' ? dobs : { fate: 'survived' });
+  });
   for (const sig of ['SIGHUP', 'SIGINT', 'SIGUSR2'] as const)
     peer.concurrent(`${sig} ignored by the parent (nohup, a background job) stays ignored`, async () => {
       const prelude = "trap '' HUP INT USR2;";
