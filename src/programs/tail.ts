@@ -121,8 +121,11 @@ class Output {
     this.used += r.buf.copy(this.out, this.used, this.runS, this.runE);
   }
 
+  /** The first batches are small, so the first lines show at once (--since, -f); then 256 KiB. */
+  private limit = 4096;
+
   full(): boolean {
-    return this.used + (this.runR === null ? 0 : this.runE - this.runS) > OUT_SIZE - 4096;
+    return this.used + (this.runR === null ? 0 : this.runE - this.runS) > this.limit;
   }
 
   /** Writes what is batched; waits for the write when `sync` (a cursor is saved after it). */
@@ -139,6 +142,7 @@ class Output {
     this.inflight[this.cur] = null;
     this.out = this.regions[this.cur]!;
     this.used = 0;
+    this.limit = Math.min(this.limit * 4, OUT_SIZE - 4096);
     if (sync) await done;
     else if (this.stdout.writableNeedDrain) await new Promise<void>((res) => this.stdout.once('drain', res));
   }
