@@ -183,7 +183,8 @@ export class LogHostClient implements ScriptLoggers {
 
   private ensure(): number {
     if (this.proc?.pid) return this.proc.pid;
-    const [cmd, ...pre] = this.opts.command ?? [process.execPath, fileURLToPath(new URL('../../bin/upkeep', import.meta.url)), 'loghost'];
+    // Node on the compiled entry point: bin/upkeep is a sh launcher now, which node cannot run.
+    const [cmd, ...pre] = this.opts.command ?? [process.execPath, fileURLToPath(new URL('../cli/entry.js', import.meta.url)), 'loghost'];
     const slots = [...this.slots.values()];
     const proc = spawn(cmd, pre, {
       stdio: ['pipe', 'pipe', 'inherit', ...slots.map((s) => s.pipe.readFd)],
