@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { createServer as createHttp, type Server } from 'node:http';
 import { connect, createServer } from 'node:net';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { listLogdir } from '../../src/io/logdir-read.js';
@@ -256,6 +256,32 @@ describe('upkeep export', () => {
     const label = stored(d)[0]!.slice(0, 25);
     const ns = (BigInt('0x' + label.slice(1, 17)) - (1n << 62n) - 10n) * 1000000000n + BigInt(parseInt(label.slice(17), 16));
     expect(recs[0]!.timeUnixNano).toBe(ns.toString());
+  });
+
+  it('clock jumps: lines whose stamps go backwards are shipped once each, in file order, across a cursor resume', async () => {
+    const bodies: string[] = [];
+    const srv = createHttp((req, res) => {
+      const b: Buffer[] = [];
+      req.on('data', (x: Buffer) => b.push(x));
+      req.on('end', () => {
+        bodies.push(Buffer.concat(b).toString());
+        res.writeHead(200).end();
+      });
+    });
+    servers.push(srv);
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const port = (srv.address() as { port: number }).port;
+    const dir = tmpdir();
+    const d = join(dir, 'main');
+    mkdirSync(d);
+    const L = (sec: number, msg: string): string => `@40000000${sec.toString(16).padStart(8, '0')}00000000 ${msg}\n`;
+    writeFileSync(join(d, 'current'), L(0x6b000200, 'a') + L(0x6b000005, 'b, clock went back') + L(0x6b000006, 'c'));
+    const args = ['export', '--to', `http://127.0.0.1:${port}/x`, '--cursor-file', join(dir, 'cursor'), d];
+    expect((await upkeep(args)).code).toBe(0);
+    appendFileSync(join(d, 'current'), L(0x6b000001, 'd, even earlier'));
+    expect((await upkeep(args)).code).toBe(0);
+    const msgs = bodies.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l).message);
+    expect(msgs).toEqual(['a', 'b, clock went back', 'c', 'd, even earlier']);
   });
 
   it('refuses a missing or unknown destination with exit 100', async () => {
