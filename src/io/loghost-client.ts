@@ -183,8 +183,9 @@ export class LogHostClient implements ScriptLoggers {
 
   private ensure(): number {
     if (this.proc?.pid) return this.proc.pid;
-    // Node on the compiled entry point: bin/upkeep is a sh launcher now, which node cannot run.
-    const [cmd, ...pre] = this.opts.command ?? [process.execPath, fileURLToPath(new URL('../cli/entry.js', import.meta.url)), 'loghost'];
+    // Through the launcher (bin/upkeep), like any upkeep program: NODE_OPTIONS meant for services does not
+    // configure the loghost's node, and the runtime fixes of upkeep(8), RUNTIME, apply.
+    const [cmd, ...pre] = this.opts.command ?? [fileURLToPath(new URL('../../bin/upkeep', import.meta.url)), 'loghost'];
     const slots = [...this.slots.values()];
     const proc = spawn(cmd, pre, {
       stdio: ['pipe', 'pipe', 'inherit', ...slots.map((s) => s.pipe.readFd)],
