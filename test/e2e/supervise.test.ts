@@ -224,21 +224,21 @@ describe('upkeep supervise: control letters (sent by Debian svc)', () => {
 
 describe('upkeep supervise: restart policy', () => {
   it('a crash loop backs off (base, then twice the base); u starts it at once; svstat shows want up', async () => {
-    // A 3 s base (the backoff-base setting) keeps the intervals far apart from scheduling noise on a loaded
-    // machine: the second gap would be 6 s, and u must cut it short.
+    // A 5 s base (the backoff-base setting) keeps the intervals far apart from scheduling noise on a loaded
+    // machine: the second gap would be 10 s, and u must cut it short.
     const dir = serviceDir('#!/bin/sh\necho $$ >> pids\ndate +%s%N >> starts\nexit 1\n');
-    writeFileSync(join(dir, 'backoff-base'), '3000\n');
+    writeFileSync(join(dir, 'backoff-base'), '5000\n');
     startSupervisor('upkeep', dir);
     const starts = () => (existsSync(join(dir, 'starts')) ? readFileSync(join(dir, 'starts'), 'latin1').trim().split('\n').map((l) => Number(BigInt(l) / 1000n)) : []);
     await waitFor(() => starts().length === 2, 'second start');
     const [s1, s2] = starts() as [number, number];
-    expect(s2 - s1).toBeGreaterThanOrEqual(3_000_000); // timers never fire early
-    expect(s2 - s1).toBeLessThan(5_500_000); // and not the doubled delay yet
-    const down = await waitStatus(dir, (s) => s.pid === 0, 'down again'); // now waiting 6 s
+    expect(s2 - s1).toBeGreaterThanOrEqual(5_000_000); // timers never fire early
+    expect(s2 - s1).toBeLessThan(9_500_000); // and not the doubled delay yet
+    const down = await waitStatus(dir, (s) => s.pid === 0, 'down again'); // now waiting 10 s
     writeFileSync(join(dir, 'supervise/control'), 'u');
     await waitFor(() => starts().length === 3, 'third start');
-    expect(starts()[2]! - stampMicros(down)).toBeLessThan(4_500_000); // the backoff would have made it >= 6 s
-    await waitStatus(dir, (s) => s.pid === 0 && stampMicros(s) > stampMicros(down), 'down again'); // now waiting 12 s
+    expect(starts()[2]! - stampMicros(down)).toBeLessThan(8_000_000); // the backoff would have made it >= 10 s
+    await waitStatus(dir, (s) => s.pid === 0 && stampMicros(s) > stampMicros(down), 'down again'); // now waiting 20 s
     const line = (await upkeep(['svstat', dir])).stdout.toString();
     expect(line).toMatch(new RegExp(`^${dir}: down \\d+ seconds, normally up, want up\\n$`));
     expect(starts()).toHaveLength(3);
