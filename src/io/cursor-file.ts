@@ -21,18 +21,23 @@ export function loadCursor(path: string): Cursor | null {
   }
 }
 
-/** Replaces the cursor file atomically and durably. */
+const lastSaved = new Map<string, string>();
+
+/** Replaces the cursor file atomically and durably (not at all when it would not change). */
 export function saveCursor(path: string, c: Cursor): void {
+  const text = formatCursor(c);
+  if (lastSaved.get(path) === text) return;
   const tmp = `${path}.tmp`;
   try {
     const fd = openSync(tmp, 'w', 0o644);
     try {
-      writeSync(fd, formatCursor(c));
+      writeSync(fd, text);
       fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
     renameSync(tmp, path);
+    lastSaved.set(path, text);
     try {
       const d = openSync(dirname(path), 'r');
       try {
