@@ -99,6 +99,7 @@ export class DirReader {
   readonly service: string;
   /** The live file's real name. */
   readonly curFile: string;
+  private readonly json: boolean;
   /** The line's stamp is exact (its label, or a JSON tai64n field), not inherited. */
   exact = false;
   buf: Buffer = Buffer.allocUnsafe(CHUNK);
@@ -134,6 +135,7 @@ export class DirReader {
     this.rank = opts.rank;
     this.service = opts.service;
     this.curFile = opts.curFile ?? 'current';
+    this.json = opts.jsonStamp === true;
     if (opts.initialStamp) {
       this.stamp.tai = opts.initialStamp.tai;
       this.stamp.nano = opts.initialStamp.nano;
@@ -204,7 +206,7 @@ export class DirReader {
     this.nl = next > e;
     this.labelled = takeStamp(this.buf, s, e, this.stamp);
     // (unlabelled: keeps the stamp of the previous line)
-    this.exact = this.labelled || (this.opts.jsonStamp === true && this.jsonStamp(s, e));
+    this.exact = this.labelled || (this.json && this.jsonStamp(s, e));
   }
 
   /** The stamp of a journal line: its "tai64n":"@..." field. */
