@@ -234,7 +234,9 @@ describe('upkeep supervise: restart policy', () => {
     const [s1, s2] = starts() as [number, number];
     expect(s2 - s1).toBeGreaterThanOrEqual(5_000_000); // timers never fire early
     expect(s2 - s1).toBeLessThan(9_500_000); // and not the doubled delay yet
-    const down = await waitStatus(dir, (s) => s.pid === 0, 'down again'); // now waiting 10 s
+    // The run script notes its start before supervise rewrites the status with its pid: wait for the down
+    // status of this second run (stamped after it started), not the stale one of the first.
+    const down = await waitStatus(dir, (s) => s.pid === 0 && stampMicros(s) >= s2, 'down again'); // now waiting 10 s
     writeFileSync(join(dir, 'supervise/control'), 'u');
     await waitFor(() => starts().length === 3, 'third start');
     expect(starts()[2]! - stampMicros(down)).toBeLessThan(8_000_000); // the backoff would have made it >= 10 s
