@@ -1,6 +1,7 @@
 // A stored log line: its TAI64N label (when the writer used `t`), its message, and the four ways
 // `upkeep tail` prints it (short, iso, raw, json). Pure: works on byte arrays, never on strings
 // until a line is printed; the time zone is a parameter (a function the io layer supplies).
+import { civilFromDays } from './calendar.js';
 import { type Convention, taiOffset } from './tai64n.js';
 
 /** Length of "@" + 24 hex + " ": the label prefix multilog `t`, svlogd -t and s6-log t write. */
@@ -102,18 +103,8 @@ export function unixStamp(unixSec: number, nano: number, conv: Convention): Stam
   return { tai: unixSec + taiOffset(unixSec, conv), nano };
 }
 
-/** Days since 1970-01-01 -> [year, month 1-12, day] (proleptic Gregorian; H. Hinnant's civil_from_days). */
-export function civil(days: number): [number, number, number] {
-  const z = days + 719468;
-  const era = Math.floor(z / 146097);
-  const doe = z - era * 146097;
-  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
-  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
-  const mp = Math.floor((5 * doy + 2) / 153);
-  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
-  const m = mp < 10 ? mp + 3 : mp - 9;
-  return [m <= 2 ? yoe + era * 400 + 1 : yoe + era * 400, m, d];
-}
+/** Days since 1970-01-01 -> [year, month 1-12, day]. */
+export const civil = civilFromDays;
 
 function p2(n: number): string {
   return n < 10 ? '0' + n : String(n);

@@ -8,6 +8,7 @@
 //   words             now, today (local midnight), yesterday (the local midnight before)
 //
 // Times are UNIX microseconds (exact integers), like src/io/clock.ts.
+import { civilFromDays, daysFromCivil } from './calendar.js';
 
 /** The local zone's calendar, supplied by the caller (date-fns in src/io). All values are UNIX microseconds. */
 export interface LocalCalendar {
@@ -87,28 +88,7 @@ function daysInMonth(y: number, mo: number): number {
   return [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][mo - 1]!;
 }
 
-// Civil date <-> day number (proleptic Gregorian, days since 1970-01-01), after Howard Hinnant's
-// public-domain algorithms: pure integer arithmetic, cheap enough for the reader's hot path.
-export function daysFromCivil(y: number, m: number, d: number): number {
-  y -= m <= 2 ? 1 : 0;
-  const era = Math.floor(y / 400);
-  const yoe = y - era * 400;
-  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
-  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
-  return era * 146097 + doe - 719468;
-}
-
-export function civilFromDays(z: number): [number, number, number] {
-  z += 719468;
-  const era = Math.floor(z / 146097);
-  const doe = z - era * 146097;
-  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
-  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
-  const mp = Math.floor((5 * doy + 2) / 153);
-  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
-  const m = mp + (mp < 10 ? 3 : -9);
-  return [yoe + era * 400 + (m <= 2 ? 1 : 0), m, d];
-}
+export { civilFromDays, daysFromCivil };
 
 /** UTC civil time -> UNIX microseconds. */
 export function civilToMicros(y: number, mo: number, d: number, h: number, mi: number, s: number): number {
