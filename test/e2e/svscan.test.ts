@@ -174,4 +174,16 @@ describe('upkeep svscan', () => {
     s.proc.kill('SIGTERM');
     expect((await s.exited).code).toBe(0);
   });
+
+  it('SIGHUP scans at once (the periodic scan is an hour away)', async () => {
+    const dir = tree();
+    files(dir, { 'a/run': SLEEP });
+    const s = startScan(dir, ['--scan-interval', '3600']);
+    await waitFor(() => statusPid(join(dir, 'a')), 'a up');
+    files(dir, { 'b/run': SLEEP });
+    s.proc.kill('SIGHUP');
+    await waitFor(() => statusPid(join(dir, 'b')), 'b up after SIGHUP');
+    s.proc.kill('SIGTERM');
+    expect((await s.exited).code).toBe(0);
+  });
 });
