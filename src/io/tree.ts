@@ -67,6 +67,7 @@ interface Entry {
   name: string;
   target: string;
   stats?: ServiceStats;
+  statsQueued?: boolean;
   /** A deploy, rollback or hand repoint is restarting it in a new target (exit note: next=restart). */
   retargeting?: boolean;
   pipe?: LogPipe;
@@ -389,13 +390,19 @@ export class Tree {
   private stat(e: Entry, dir: string, change: (st: ServiceStats) => void): void {
     e.stats ??= { restarts: 0, lastExit: null, backoff: null, readyAt: null };
     change(e.stats);
-    const path = join(dir, 'supervise', STATS_FILE);
-    try {
-      writeFileSync(`${path}.new`, `${JSON.stringify(e.stats)}\n`, { mode: 0o644 });
-      renameSync(`${path}.new`, path);
-    } catch {
-      /* supervise/ gone (service removed): nothing to show */
-    }
+    // Written after the current burst (an exit and the restart it causes): never between death and restart.
+    if (e.statsQueued) return;
+    e.statsQueued = true;
+    setImmediate(() => {
+      e.statsQueued = false;
+      const path = join(dir, 'supervise', STATS_FILE);
+      try {
+        writeFileSync(`${path}.new`, `${JSON.stringify(e.stats)}\n`, { mode: 0o644 });
+        renameSync(`${path}.new`, path);
+      } catch {
+        /* supervise/ gone (service removed): nothing to show */
+      }
+    });
   }
 
   /** `upkeep deploy` through the control socket: repoint, then restart the service in the new target now. */
