@@ -2,8 +2,8 @@
 // on a service directory, read its status file, wait for observable changes, and kill every process
 // that was started, even when a test fails.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readlinkSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterEach } from 'vitest';
 import { tmpdir, UPKEEP, waitFor } from '../helpers/index.js';
 
@@ -32,7 +32,25 @@ afterEach(async () => {
     if (st && st.pid) pids.add(st.pid);
     if (s.proc.exitCode === null && s.proc.signalCode === null) s.proc.kill('SIGKILL');
   }
+  // Pids wrap within minutes on a busy machine: kill (and kill the group of) only a process that still runs
+  // inside one of this test's directories, never a stranger that inherited a recorded pid.
+  const roots = [...sups.map((s) => s.dir), ...files.map((f) => dirname(f))].map((d) => {
+    try {
+      return realpathSync(d);
+    } catch {
+      return d;
+    }
+  });
+  const ours = (pid: number): boolean => {
+    try {
+      const cwd = readlinkSync(`/proc/${pid}/cwd`);
+      return roots.some((r) => cwd === r || cwd.startsWith(r + '/'));
+    } catch {
+      return false;
+    }
+  };
   for (const pid of pids) {
+    if (!ours(pid)) continue;
     for (const target of [-pid, pid]) {
       try {
         process.kill(target, 'SIGKILL');
