@@ -94,3 +94,21 @@ export function recoveryPlan(current: { exists: boolean; userExec: boolean }, pr
   steps.push({ op: 'finish', file: 'current', code: 'u' }, { op: 'create-state' }, { op: 'create-current' });
   return steps;
 }
+
+/**
+ * The `%total` cap: given the archives (names starting with "@", at least 25 bytes: those retention
+ * counts) with their sizes, returns the names to delete, oldest first (archive names sort by time), so that
+ * the rest add up to at most `cap` bytes. The newest archive is always kept, even alone above the cap: a
+ * cap never deletes the file that was just finished.
+ */
+export function capVictims(archives: readonly { name: string; size: number }[], cap: number): string[] {
+  const sorted = archives.filter((a) => a.name.length >= NAME_PREFIX && a.name.charCodeAt(0) === AT).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  let total = 0;
+  for (const a of sorted) total += a.size;
+  const out: string[] = [];
+  for (let i = 0; i < sorted.length - 1 && total > cap; i++) {
+    out.push(sorted[i]!.name);
+    total -= sorted[i]!.size;
+  }
+  return out;
+}

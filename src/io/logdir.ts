@@ -10,11 +10,21 @@
 // 0.87-0.93 s with writeSync against 0.92-1.01 s with fs.write through the thread pool, elapsed equal within
 // the noise; the async form also needs the batch pinned until the callback. fsync is synchronous as in
 // multilog (once per rotation and at exit) and is kept short by the write-behind fdatasync below.
+//
+// The upkeep directives (`%header`, `%rotate`, `%total`, `%json`, `%gzip`; src/core/script.ts) act only
+// when spec.extras is present: without them every path below is multilog's. JSON lines are converted
+// here, on their way into `current`, so the engine's hot path is the same for both formats.
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import * as nodeFs from 'node:fs';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
 import { describeError, FatalError } from '../core/errors.js';
-import { fullAfterWrite, fullBeforeWrite, recoveryPlan, retentionVictim, writeStep } from '../core/rotation.js';
+import { headerJsonLine, headerTextLine, jsonLogLine, jsonPieceMax, type HeaderFields } from '../core/logfile-format.js';
+import { takeStamp, unixStamp, type Stamp } from '../core/logline.js';
+import { capVictims, fullAfterWrite, fullBeforeWrite, recoveryPlan, retentionVictim, writeStep } from '../core/rotation.js';
 import type { LogdirSpec } from '../core/script.js';
 import { LabelWriter } from '../core/tai64n.js';
 import type { Clock } from './clock.js';
@@ -85,6 +95,17 @@ export interface LogdirContext {
   readonly processorStderr: number | 'inherit' | 'ignore';
   /** Environment of the processor (undefined: inherited). */
   readonly processorEnv?: NodeJS.ProcessEnv;
+  /** `%rotate`: the directory's `current` is due; the owner rotates it at its next input boundary. */
+  requestRotate?(dir: LogDir): void;
+}
+
+/** `%gzip` writes the compressed archive here first: no "@" name, so neither retention nor a glob counts it. */
+const GZIP_TMP = 'gzip.tmp';
+const ARCHIVE_NAME = /^@[0-9a-f]{24}\.[su]$/;
+
+function stampOfMicros(us: number): Stamp {
+  const sec = Math.floor(us / 1e6);
+  return unixStamp(sec, (us - sec * 1e6) * 1000, 'daemontools');
 }
 
 function code(e: unknown): string | undefined {
@@ -104,6 +125,15 @@ export class LogDir {
   private unsynced = 0;
   private syncing: Promise<void> | null = null;
   private syncErr: unknown = undefined;
+  private rotateTimer: NodeJS.Timeout | undefined;
+  private compressing: Promise<void> | null = null;
+  private compressAgain = false;
+  /** %json: the start of a line whose newline has not come yet, its stamp, and whether pieces were written. */
+  private jsonCarry: Buffer | null = null;
+  private readonly jsonStamp: Stamp = { tai: 0, nano: 0 };
+  private jsonContinued = false;
+  private jsonBatch: Buffer[] = [];
+  private jsonBatchLen = 0;
 
   constructor(readonly spec: LogdirSpec, private readonly ctx: LogdirContext) {
     this.dir = spec.dir;
@@ -180,6 +210,8 @@ export class LogDir {
         throw new FatalError(`unable to set mode of ${dir}/current`, e);
       }
       this.bytes = st!.size;
+      if (this.bytes > 0) this.armRotateTimer();
+      this.kickCompress();
       return;
     }
     for (const f of ['state', 'newstate']) {
@@ -227,6 +259,7 @@ export class LogDir {
           break;
       }
     }
+    this.kickCompress();
   }
 
   /** "@<now>.<code>" into nameBuf. */
@@ -277,6 +310,33 @@ export class LogDir {
         `unable to remove ${dir}/${name.toString('latin1')}`,
       );
     }
+    const cap = this.spec.extras?.totalBytes ?? 0;
+    if (cap > 0) await this.applyCap(cap);
+  }
+
+  /** `%total`: deletes the oldest archives until the rest fit in `cap` bytes (the newest always stays). */
+  private async applyCap(cap: number): Promise<void> {
+    const { fs } = this.ctx;
+    const names = await this.retry(() => fs.readdirBuffers(this.path), `unable to read ${this.dir}`);
+    const archives: { name: string; size: number }[] = [];
+    for (const b of names) {
+      if (b.length < 25 || b[0] !== 64) continue;
+      const name = b.toString('latin1');
+      try {
+        archives.push({ name, size: fs.statSync(this.p(name)).size });
+      } catch {
+        // gone meanwhile
+      }
+    }
+    for (const name of capVictims(archives, cap)) {
+      await this.retry(() => {
+        try {
+          fs.unlinkSync(this.p(name));
+        } catch (e) {
+          if (code(e) !== 'ENOENT') throw e;
+        }
+      }, `unable to remove ${this.dir}/${name}`);
+    }
   }
 
   /**
@@ -285,29 +345,209 @@ export class LogDir {
    * stretch without newline fills it.
    */
   async write(data: Uint8Array, from: number, to: number): Promise<void> {
-    const { fs } = this.ctx;
+    if (this.spec.extras?.json) return this.writeJson(data, from, to);
+    return this.writeRaw(data, from, to, this.spec.extras?.header ?? false);
+  }
+
+  private async writeRaw(data: Uint8Array, from: number, to: number, header: boolean): Promise<void> {
     const size = this.spec.size;
     let off = from;
     while (off < to) {
       if (fullBeforeWrite(this.bytes, size)) await this.rotate();
-      const len = writeStep(this.bytes, size, data, off, to);
-      let w = 0;
-      for (;;) {
-        try {
-          w = fs.writeSync(this.fd, data, off, len, null);
-          if (w > 0) break;
-          this.warn(`unable to write to ${this.dir}/current, pausing`, { code: 'EIO' });
-        } catch (e) {
-          this.warn(`unable to write to ${this.dir}/current, pausing`, e);
-        }
-        await this.ctx.pause();
+      if (header && this.bytes === 0) {
+        const h = Buffer.from(headerTextLine(this.headerFields(), this.spec.extras!.labelled));
+        for (let o = 0; o < h.length; ) o += await this.append(h, o, h.length - o);
       }
-      this.bytes += w;
-      off += w;
-      this.unsynced += w;
-      if (this.unsynced >= SYNC_AHEAD && this.syncing === null) this.syncBehind();
+      const len = writeStep(this.bytes, size, data, off, to);
+      off += await this.append(data, off, len);
       if (fullAfterWrite(this.bytes, size, data[off - 1]!)) await this.rotate();
     }
+  }
+
+  /** The fields of a new header: this machine, this directory, a fresh random id, now. */
+  private headerFields(): HeaderFields {
+    return { host: hostname(), dir: this.path, id: randomBytes(16).toString('hex'), stamp: stampOfMicros(this.ctx.clock.nowMicros()) };
+  }
+
+  /** One write(2) of data[off, off+len) to `current` (at least one byte, retried until it succeeds); returns its length. */
+  private async append(data: Uint8Array, off: number, len: number): Promise<number> {
+    const { fs } = this.ctx;
+    let w = 0;
+    for (;;) {
+      try {
+        w = fs.writeSync(this.fd, data, off, len, null);
+        if (w > 0) break;
+        this.warn(`unable to write to ${this.dir}/current, pausing`, { code: 'EIO' });
+      } catch (e) {
+        this.warn(`unable to write to ${this.dir}/current, pausing`, e);
+      }
+      await this.ctx.pause();
+    }
+    if (this.bytes === 0) this.armRotateTimer();
+    this.bytes += w;
+    this.unsynced += w;
+    if (this.unsynced >= SYNC_AHEAD && this.syncing === null) this.syncBehind();
+    return w;
+  }
+
+  /**
+   * %json: each complete line becomes one JSON object (the label, when the script has `t`, becomes its
+   * time; else the time of this write). A line longer than one object may carry is cut into pieces, the
+   * later ones marked "continued". Objects are batched, and `current` is rotated before an object that
+   * would not fit, so that no object is ever cut between two files.
+   */
+  private async writeJson(data: Uint8Array, from: number, to: number): Promise<void> {
+    const x = this.spec.extras!;
+    const max = jsonPieceMax(this.spec.size - (x.header ? 512 : 0)) + (x.labelled ? 26 : 0);
+    const nowStamp = x.labelled ? null : stampOfMicros(this.ctx.clock.nowMicros());
+    let pos = from;
+    while (pos < to) {
+      let nl = data.indexOf(10, pos);
+      if (nl >= to) nl = -1;
+      const end = nl < 0 ? to : nl;
+      const part = Buffer.from(data.buffer, data.byteOffset + pos, end - pos);
+      let line = this.jsonCarry === null ? part : Buffer.concat([this.jsonCarry, part]);
+      this.jsonCarry = null;
+      // pieces of an over-long line
+      while (line.length > max) {
+        let cut = max;
+        while (cut > max - 3 && (line[cut]! & 0xc0) === 0x80) cut--; // keep UTF-8 sequences whole
+        await this.jsonPiece(line.subarray(0, cut), nowStamp);
+        line = line.subarray(cut);
+      }
+      if (nl < 0) {
+        this.jsonCarry = Buffer.from(line);
+        break;
+      }
+      await this.jsonPiece(line, nowStamp);
+      this.jsonContinued = false;
+      pos = nl + 1;
+    }
+    await this.jsonFlush();
+  }
+
+  private async jsonPiece(piece: Buffer, nowStamp: Stamp | null): Promise<void> {
+    let msg: Buffer = piece;
+    if (!this.jsonContinued) {
+      if (nowStamp !== null) {
+        this.jsonStamp.tai = nowStamp.tai;
+        this.jsonStamp.nano = nowStamp.nano;
+      } else if (takeStamp(piece, 0, piece.length, this.jsonStamp)) {
+        msg = piece.subarray(piece.length > 25 ? 26 : 25);
+      }
+    }
+    const obj = Buffer.from(jsonLogLine(msg, this.jsonStamp, this.jsonContinued));
+    this.jsonContinued = true;
+    const size = this.spec.size;
+    if (this.bytes + this.jsonBatchLen + obj.length > size) {
+      await this.jsonFlush();
+      if (this.bytes > 0 && this.bytes + obj.length > size) await this.rotate();
+    }
+    if (this.bytes === 0 && this.jsonBatchLen === 0 && this.spec.extras!.header) {
+      const h = Buffer.from(headerJsonLine(this.headerFields()));
+      this.jsonBatch.push(h);
+      this.jsonBatchLen += h.length;
+    }
+    this.jsonBatch.push(obj);
+    this.jsonBatchLen += obj.length;
+  }
+
+  private async jsonFlush(): Promise<void> {
+    if (this.jsonBatchLen === 0) return;
+    const b = this.jsonBatch.length === 1 ? this.jsonBatch[0]! : Buffer.concat(this.jsonBatch, this.jsonBatchLen);
+    this.jsonBatch = [];
+    this.jsonBatchLen = 0;
+    await this.writeRaw(b, 0, b.length, false);
+  }
+
+  /** %rotate: `current` just got its first byte; it is due that long after. */
+  private armRotateTimer(): void {
+    const sec = this.spec.extras?.rotateSec ?? 0;
+    if (sec <= 0 || this.rotateTimer !== undefined || !this.ctx.requestRotate) return;
+    this.rotateTimer = setTimeout(() => {
+      this.rotateTimer = undefined;
+      this.ctx.requestRotate?.(this);
+    }, sec * 1000);
+    this.rotateTimer.unref();
+  }
+
+  private clearRotateTimer(): void {
+    if (this.rotateTimer !== undefined) clearTimeout(this.rotateTimer);
+    this.rotateTimer = undefined;
+  }
+
+  /** %gzip: (re)starts the background compressor, which works through every uncompressed archive. */
+  private kickCompress(): void {
+    if (!this.spec.extras?.gzip) return;
+    if (this.compressing !== null) {
+      this.compressAgain = true;
+      return;
+    }
+    this.compressing = this.compressAll().finally(() => {
+      this.compressing = null;
+      if (this.compressAgain && this.lockFd >= 0) {
+        this.compressAgain = false;
+        this.kickCompress();
+      }
+    });
+  }
+
+  private async compressAll(): Promise<void> {
+    let name = '';
+    try {
+      // Until no archive is left uncompressed (rotations may add some while we work).
+      for (let done = false; !done; ) {
+        done = true;
+        const names = nodeFs.readdirSync(this.path);
+        if (names.includes(GZIP_TMP)) nodeFs.unlinkSync(this.p(GZIP_TMP)); // left by a crash: start it again
+        const have = new Set(names);
+        for (name of names.filter((n) => ARCHIVE_NAME.test(n)).sort()) {
+          if (this.lockFd < 0) return; // released
+          done = false;
+          try {
+            // A complete .gz (renamed only once written and synced) whose original is still there: a
+            // crash between the rename and the unlink. The original goes now.
+            if (have.has(name + '.gz')) nodeFs.unlinkSync(this.p(name));
+            else await this.compressOne(name);
+          } catch (e) {
+            if (code(e) !== 'ENOENT') throw e; // else retention took it meanwhile
+          }
+        }
+      }
+    } catch (e) {
+      // Retried at the next rotation or start; nothing is lost: the archive stays uncompressed meanwhile.
+      this.warn(`unable to compress ${this.dir}/${name}`, e);
+    }
+  }
+
+  /**
+   * Compresses one archive to GZIP_TMP through zlib's stream (off the event loop), syncs it, then, in one
+   * synchronous step that retention cannot interleave with: renames it to NAME.gz and removes NAME.
+   */
+  private async compressOne(name: string): Promise<void> {
+    const src = this.p(name);
+    const tmp = this.p(GZIP_TMP);
+    const mode = nodeFs.statSync(src).mode & 0o7777;
+    const fd = nodeFs.openSync(tmp, 'w', 0o600);
+    try {
+      await pipeline(nodeFs.createReadStream(src), createGzip(), nodeFs.createWriteStream('', { fd, autoClose: false }));
+      await new Promise<void>((res, rej) => nodeFs.fsync(fd, (e) => (e ? rej(e) : res())));
+      nodeFs.fchmodSync(fd, mode);
+    } finally {
+      nodeFs.closeSync(fd);
+    }
+    if (!nodeFs.existsSync(src)) {
+      nodeFs.unlinkSync(tmp); // retention took the original meanwhile
+      return;
+    }
+    nodeFs.renameSync(tmp, src + '.gz');
+    const dfd = nodeFs.openSync(this.path, C.O_RDONLY | C.O_DIRECTORY);
+    try {
+      nodeFs.fsyncSync(dfd);
+    } finally {
+      nodeFs.closeSync(dfd);
+    }
+    nodeFs.unlinkSync(src);
   }
 
   private syncBehind(): void {
@@ -345,6 +585,12 @@ export class LogDir {
 
   /** multilog's fullcurrent(): current -> previous -> (processor) -> @<now>.s, and a fresh current. */
   async rotate(): Promise<void> {
+    this.clearRotateTimer();
+    await this.rotateFiles();
+    this.kickCompress();
+  }
+
+  private async rotateFiles(): Promise<void> {
     const { fs } = this.ctx;
     const dir = this.dir;
     const fd = this.fd;
@@ -453,11 +699,14 @@ export class LogDir {
     const fd = this.fd;
     await this.syncCurrent();
     await this.retry(() => fs.fchmodSync(fd, 0o744), `unable to set mode of ${this.dir}/current`);
+    this.clearRotateTimer();
+    while (this.compressing !== null) await this.compressing; // a compression under way completes
     this.release();
   }
 
   /** Closes our descriptors (the lock goes with its fd). */
   release(): void {
+    this.clearRotateTimer();
     for (const fd of [this.fd, this.lockFd]) {
       if (fd >= 0) {
         try {

@@ -113,6 +113,8 @@ export class Logger extends EventEmitter {
   private ending = false;
   private terminating = false;
   private rotateRequested = false;
+  /** `%rotate`: directories whose `current` is due. */
+  private readonly dueDirs = new Set<LogDir>();
   private finished = false;
   private pauseTimer: NodeJS.Timeout | undefined;
   private pauseWake: (() => void) | undefined;
@@ -177,7 +179,12 @@ export class Logger extends EventEmitter {
       lock: this.opts.lock ?? ((p) => flock(p, 0o600)),
       processorStderr: this.opts.processorStderr ?? 'inherit',
       processorEnv: this.opts.processorEnv,
+      requestRotate: (d) => {
+        this.dueDirs.add(d);
+        this.kick();
+      },
     };
+    for (const u of script.unknown ?? []) this.opts.stderr(Buffer.from(`${this.prog}: warning: unknown directive ${u} ignored\n`));
     for (const spec of script.logdirs) {
       const d = new LogDir(spec, ctx);
       await d.open();
@@ -295,7 +302,7 @@ export class Logger extends EventEmitter {
           this.emit('drain');
         }
         // input that arrived while the last step was finishing, or a request made meanwhile
-        if (this.qHead < this.queue.length || this.ending || this.rotateRequested || (this.terminating && !this.inLine)) this.kick();
+        if (this.qHead < this.queue.length || this.ending || this.rotateRequested || this.dueDirs.size > 0 || (this.terminating && !this.inLine)) this.kick();
       },
       (e) => {
         this.running = false;
@@ -332,6 +339,12 @@ export class Logger extends EventEmitter {
       if (this.rotateRequested) {
         this.rotateRequested = false;
         for (const d of this.dirs) if (d.bytes > 0) await d.rotate();
+        continue;
+      }
+      if (this.dueDirs.size > 0 && !this.ending && !this.terminating) {
+        const due = [...this.dueDirs];
+        this.dueDirs.clear();
+        for (const d of due) if (d.bytes > 0) await d.rotate();
         continue;
       }
       if (this.qHead < this.queue.length) continue;
