@@ -93,6 +93,12 @@ export const PROGRAMS: Record<string, ProgramEntry> = {
     link: false,
     load: () => import('./export.js'),
   },
+  metrics: {
+    style: 'upkeep',
+    summary: 'service state (up, restarts, backoff, logger) in Prometheus text format',
+    link: false,
+    load: () => import('./metrics.js'),
+  },
   report: {
     style: 'upkeep',
     summary: 'flapping and failure reports from the restart journal (text, JSON, HTML)',
