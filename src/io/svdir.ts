@@ -16,7 +16,7 @@ import {
 } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { FatalError } from '../core/errors.js';
-import { lock } from './flock.js';
+import { lockBatched } from './flock-batch.js';
 import { mkfifoSync } from './fifo.js';
 
 /** Fails as chdir(2) would on `dir` (ENOENT, ENOTDIR, EACCES), without changing the process's directory. */
@@ -61,7 +61,7 @@ export class SuperviseDir {
       }
     }
     try {
-      this.lockFd = await lock(this.file('lock'), 0o600);
+      this.lockFd = await lockBatched(this.file('lock'), 0o600);
     } catch (err) {
       throw new FatalError(`unable to acquire ${this.name}/supervise/lock`, err);
     }

@@ -8,6 +8,7 @@ import { EXIT, FatalError, describeError } from '../core/errors.js';
 import { parseScript } from '../core/script.js';
 import { wallClock } from '../io/clock.js';
 import { openInput, type Input } from '../io/input.js';
+import { lockBatched } from '../io/flock-batch.js';
 import { Logger } from '../io/multilog.js';
 
 export const HELP = `usage: upkeep loghost (internal: started by upkeep svscan)
@@ -166,6 +167,7 @@ async function start(s: Slot, scriptLines: string[], dir: string, notes: boolean
       stderr: prefixed(s.name),
       baseDir: dir,
       prog: 'loghost',
+      lock: (p) => lockBatched(p, 0o600), // the start requests of a first scan arrive together: one helper
     });
   } catch (e) {
     const text = e instanceof FatalError ? e.message : describeError(e);
