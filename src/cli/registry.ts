@@ -81,6 +81,24 @@ export const PROGRAMS: Record<string, ProgramEntry> = {
     link: false,
     load: () => import('./rollback.js'),
   },
+  events: {
+    style: 'upkeep',
+    summary: "print a running svscan's service states and its live event stream (text or JSON)",
+    link: false,
+    load: () => import('./events.js'),
+  },
+  ctl: {
+    style: 'upkeep',
+    summary: 'send a command to a running svscan: up, down, once, restart, signal, status, add, remove, rescan',
+    link: false,
+    load: () => import('./ctl.js'),
+  },
+  wait: {
+    style: 'upkeep',
+    summary: 'wait until a service supervised by svscan is up, ready or down',
+    link: false,
+    load: () => import('./wait.js'),
+  },
   tail: {
     style: 'upkeep',
     summary: "print services' log lines merged by time, follow them, resume with a cursor",

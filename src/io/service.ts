@@ -79,6 +79,8 @@ export interface ServiceHooks {
   backoff?(delayMs: number, deaths: number): void;
   /** A control letter arrived through supervise/control. */
   control?(letter: string): void;
+  /** The spawned child of a start (svscan: a controller service's stdin and stdout pipes). */
+  child?(child: ChildProcess): void;
   /** The finish script ended (or was killed after timeout-finish). */
   finished?(code: number | null, signal: string | null): void;
 }
@@ -388,6 +390,7 @@ export class Service {
     const startedAt = this.clock.nowMicros();
     this.dispatch({ type: 'spawned', pid, now: startedAt }, true);
     this.hooks.start?.(pid);
+    this.hooks.child?.(child);
     if (notify !== undefined) this.watchReadiness(child, notify, pid, startedAt);
   }
 

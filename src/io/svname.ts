@@ -25,7 +25,10 @@ export function resolveService(arg: string, dirOpt: string | undefined, env: Nod
 export function serviceDirArg(arg: string, dirOpt: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
   if (arg.includes('/') || arg === '' || existsSync(arg)) return arg;
   if (dirOpt === undefined && !env.SVDIR && !existsSync(DEFAULT_TREE)) return arg;
-  return join(treeOf(dirOpt, env), arg);
+  const inTree = join(treeOf(dirOpt, env), arg);
+  // a service added at run time (upkeep ctl add) has its generated directory under .upkeep/runtime/
+  const runtime = join(treeOf(dirOpt, env), '.upkeep', 'runtime', arg);
+  return !existsSync(inTree) && existsSync(runtime) ? runtime : inTree;
 }
 
 /** Takes a leading `--dir DIR` / `--dir=DIR` off a djb-style argument list. */

@@ -5,7 +5,8 @@
 // the restart journal (docs/journal.md).
 import { closeSync, existsSync, mkdirSync, realpathSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { StdioOptions } from 'node:child_process';
+import type { ChildProcess, StdioOptions } from 'node:child_process';
+import type { ServiceView } from '../core/control.js';
 import { describeError } from '../core/errors.js';
 import type { JournalEvent } from '../core/journal.js';
 import { isServiceName, reconcile, type Known, type ScanAction } from '../core/scan.js';
@@ -52,6 +53,8 @@ export interface TreeOptions {
   /** One line to svscan's stderr (without newline). */
   say: (line: string) => void;
   scripts?: ScriptLoggers;
+  /** A service with a `controller` file started (io/control-plane.ts wires its stdin and stdout). */
+  controller?: (name: string, child: ChildProcess) => void;
 }
 
 /** What `upkeep svstat --json` shows beyond daemontools' status: NAME/supervise/upkeep.json. */
@@ -76,6 +79,8 @@ interface Entry {
   loggerKind?: 'run' | 'script';
   /** Set while the entry is being removed; resolves when it is gone. */
   removal?: Promise<void>;
+  /** Added at run time (upkeep ctl add): not in the tree, never touched by the scan. */
+  runtime?: boolean;
 }
 
 export class Tree {
@@ -250,6 +255,10 @@ export class Tree {
     for (const [n, p] of adopted) pipeOf.set(n, p);
     const work: Promise<void>[] = [];
     for (const a of actions) {
+      if (this.entries.get(a.name)?.runtime) {
+        if (a.kind === 'add') this.warn(a.name, `${a.name} in ${this.opts.dir} is ignored: a service of that name was added at run time`);
+        continue;
+      }
       switch (a.kind) {
         case 'add':
           work.push(this.add(a.name, a.target, pipeOf.get(a.name)));
@@ -311,9 +320,12 @@ export class Tree {
     if (e.svc) return;
     const name = e.name;
     const dir = e.target;
-    const stdio: StdioOptions = e.pipe
-      ? ['ignore', e.pipe.writeFd, stderrToLog(dir) ? e.pipe.writeFd : 'inherit']
-      : ['ignore', 'inherit', 'inherit'];
+    const controller = this.opts.controller !== undefined && existsSync(join(dir, 'controller'));
+    const stdio: StdioOptions = controller
+      ? ['pipe', 'pipe', e.pipe ? e.pipe.writeFd : 'inherit']
+      : e.pipe
+        ? ['ignore', e.pipe.writeFd, stderrToLog(dir) ? e.pipe.writeFd : 'inherit']
+        : ['ignore', 'inherit', 'inherit'];
     const adopt = this.adoptable.get(name)?.run;
     if (adopt) this.adoptable.get(name)!.run = undefined;
     const svc = new Service({
@@ -365,6 +377,7 @@ export class Tree {
           });
         },
         control: (letter) => this.j({ event: 'control', service: name, command: letter, via: 'control-fifo' }),
+        ...(controller ? { child: (c: ChildProcess) => this.opts.controller?.(name, c) } : {}),
       },
     });
     e.svc = svc;
@@ -622,6 +635,43 @@ export class Tree {
       e.logger?.stop();
       e.logger?.stop();
     }
+  }
+
+  /** Every service as the control plane shows it (snapshot, status). */
+  snapshot(): ServiceView[] {
+    const out: ServiceView[] = [];
+    for (const e of [...this.entries.values()].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const st = e.svc?.state;
+      out.push({
+        name: e.name,
+        state: st ? st.phase : 'down',
+        want: st ? st.want : 'down',
+        pid: st ? st.pid : 0,
+        since: st ? st.stamp / 1e6 : 0,
+        ready: st && st.pid && e.stats?.readyAt ? e.stats.readyAt : null,
+        source: e.runtime ? 'runtime' : 'dir',
+        target: e.target,
+      });
+    }
+    return out;
+  }
+
+  isRuntime(name: string): boolean {
+    return this.entries.get(name)?.runtime === true;
+  }
+
+  /** A service added at run time, from its generated directory (io/control-plane.ts). */
+  async addRuntime(name: string, dir: string): Promise<void> {
+    const e: Entry = { name, target: dir, runtime: true };
+    this.entries.set(name, e);
+    this.prepareFifos([dir]);
+    this.j({ event: 'add', service: name, target: dir });
+    await this.startService(e);
+    this.saveState();
+  }
+
+  removeRuntime(name: string): Promise<void> {
+    return this.remove(name);
   }
 
   /** The real path an entry leads to now (for deploy requests). */

@@ -5,6 +5,8 @@ import { join, resolve } from 'node:path';
 import type { Server } from 'node:net';
 import { describeError, EXIT, FatalError, UsageError } from '../core/errors.js';
 import { listenControl, type Reply } from '../io/control-socket.js';
+import { ControlPlane } from '../io/control-plane.js';
+import { readCommands } from '../io/commands-input.js';
 import { wallClock } from '../io/clock.js';
 import { lockSync } from '../io/flock.js';
 import { openJournal } from '../io/journal.js';
@@ -16,7 +18,7 @@ import { Tree } from '../io/tree.js';
 
 export const DEFAULT_SCAN_SECONDS = 5;
 
-export const HELP = `usage: svscan [--scan-interval SECONDS] [dir]
+export const HELP = `usage: svscan [--scan-interval SECONDS] [--commands FILE|-] [--events-buffer BYTES] [dir]
 
 Supervises every service directory in dir (default: the current directory) in one process: each entry
 whose name does not start with '.' and that is a directory or a symlink to one. A service is known by its
@@ -28,45 +30,74 @@ name: repointing its symlink restarts it in the new target, keeping its log pipe
   dir/NAME/log/script     or: one multilog action per line, run in upkeep's shared logger process
   dir/NAME/supervise/     lock, control, ok, status: daemontools' svc, svstat and svok work unchanged
   dir/.upkeep/            lock, journal.jsonl (the restart journal), state.json (for a takeover),
-                          control.sock (upkeep deploy and rollback ask svscan through it)
+                          control.sock: the command socket (upkeep ctl, events, wait, deploy, rollback;
+                          at /tmp/upkeep-UID/HASH.sock when that path is too long for a socket)
 
 Setting files in a service directory (see upkeep-svscan(8) for the table): timeout-kill, timeout-finish,
 stderr-to-log, user, down, env/; in log/: script, no-exit-notes.
 
   --scan-interval SECONDS  scan dir this often (default ${DEFAULT_SCAN_SECONDS}); SIGHUP scans at once
+  --commands FILE|-        also run the commands of FILE (or stdin), one a line (docs/commands.md):
+                           e.g. 'add NAME -- PROGRAM ARGS...' declares a service that has no directory
+  --events-buffer BYTES    drop an event subscriber that leaves this much unread (default 1048576)
+
+A service directory with a 'controller' file is a controller: its stdin is the event stream (a snapshot
+first), its stdout is read as commands; the replies come back on its stdin.
 
 An entry missing for two scans in a row is stopped. SIGTERM (or SIGINT): stop every service, let every
 logger drain its pipe, exit 0; a second SIGTERM kills the loggers.
 exit codes: 0 after SIGTERM, 100 usage, 111 system error (e.g. another svscan holds dir/.upkeep/lock).
 `;
 
-function parseArgs(args: string[]): { dir: string; intervalMs: number } {
+const USAGE = 'svscan [--scan-interval SECONDS] [--commands FILE|-] [--events-buffer BYTES] [dir]';
+
+interface Args {
+  dir: string;
+  intervalMs: number;
+  commands?: string;
+  eventsBuffer?: number;
+}
+
+function parseArgs(args: string[]): Args {
   let dir: string | undefined;
   let seconds = DEFAULT_SCAN_SECONDS;
+  let commands: string | undefined;
+  let eventsBuffer: number | undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     let value: string | undefined;
+    if (a === '--commands' || a.startsWith('--commands=')) {
+      commands = a === '--commands' ? args[++i] : a.slice('--commands='.length);
+      if (commands === undefined || commands === '') throw new UsageError(USAGE);
+      continue;
+    }
+    if (a === '--events-buffer' || a.startsWith('--events-buffer=')) {
+      const v = a === '--events-buffer' ? args[++i] : a.slice('--events-buffer='.length);
+      if (v === undefined || !/^\d+$/.test(v) || Number(v) < 256) throw new UsageError(USAGE);
+      eventsBuffer = Number(v);
+      continue;
+    }
     if (a === '--scan-interval') value = args[++i];
     else if (a.startsWith('--scan-interval=')) value = a.slice('--scan-interval='.length);
     else if (a === '--') {
       dir = args[++i];
-      if (i + 1 < args.length) throw new UsageError('svscan [--scan-interval SECONDS] [dir]');
+      if (i + 1 < args.length) throw new UsageError(USAGE);
       break;
-    } else if (a.startsWith('--')) throw new UsageError('svscan [--scan-interval SECONDS] [dir]');
+    } else if (a.startsWith('--')) throw new UsageError(USAGE);
     else if (dir === undefined) {
       dir = a;
       continue;
-    } else throw new UsageError('svscan [--scan-interval SECONDS] [dir]');
+    } else throw new UsageError(USAGE);
     if (value === undefined || !/^\d+(\.\d+)?$/.test(value) || Number(value) <= 0) {
-      throw new UsageError('svscan [--scan-interval SECONDS] [dir]');
+      throw new UsageError(USAGE);
     }
     seconds = Number(value);
   }
-  return { dir: dir ?? '.', intervalMs: Math.round(seconds * 1000) };
+  return { dir: dir ?? '.', intervalMs: Math.round(seconds * 1000), commands, eventsBuffer };
 }
 
 export async function main(args: string[]): Promise<number> {
-  const { dir, intervalMs } = parseArgs(args);
+  const { dir, intervalMs, commands, eventsBuffer } = parseArgs(args);
   try {
     checkChdir(dir);
   } catch (err) {
@@ -86,12 +117,16 @@ export async function main(args: string[]): Promise<number> {
     throw new FatalError(`unable to lock ${state}/lock`, err);
   }
   const clock = wallClock();
-  const journal = openJournal(dir, { clock });
+  // Every journal event is also published on the command socket (upkeep events, controllers).
+  const plane = new ControlPlane({ dir, clock, journal: openJournal(dir, { clock }), peerBuffer: eventsBuffer });
+  const journal = plane.journal;
+  plane.cleanup(); // generated directories of run-time services of a killed svscan
   const say = (line: string): void => {
     process.stderr.write(`${line}\n`);
   };
   const scripts = new LogHostClient({ treeDir: resolve(dir), say, journal });
-  const tree = new Tree({ dir, journal, clock, say, scripts });
+  const tree = new Tree({ dir, journal, clock, say, scripts, controller: (name, child) => plane.controller(name, child) });
+  plane.tree = tree;
   scripts.onChange = () => tree.loghostChanged();
   journal.write({ event: 'supervisor-start', service: '-', pid: process.pid, dir: resolve(dir), version: await version() });
   const prev = readState(state);
@@ -121,7 +156,7 @@ export async function main(args: string[]): Promise<number> {
   try {
     await tree.scan();
     try {
-      server = await listenControl(state, async (r): Promise<Reply> => {
+      const json = async (r: { op: string; service?: string; target?: string }): Promise<Reply> => {
         if (r.op === 'deploy' && typeof r.service === 'string' && typeof r.target === 'string') {
           return { ok: true, ...(await tree.deployRequest(r.service, r.target)) };
         }
@@ -129,13 +164,19 @@ export async function main(args: string[]): Promise<number> {
           return { ok: true, ...(await tree.rollbackRequest(r.service)) };
         }
         return { ok: false, error: `unknown request ${JSON.stringify(r.op)}` };
-      });
+      };
+      plane.setJson(json);
+      server = (await listenControl(state, (sock) => plane.connection(sock))).server;
     } catch (err) {
       tree.warn('-', `unable to listen on ${state}/control.sock: ${describeError(err)} (deploy and rollback will only repoint links)`);
+    }
+    if (commands !== undefined) {
+      void readCommands(commands, (line) => plane.textLine(line, undefined, 'commands'), (text) => tree.warn('-', text));
     }
     const reason = await stopRequested;
     clearInterval(timer);
     await tree.stop();
+    plane.cleanup();
     await scripts.stop();
     journal.write({ event: 'supervisor-stop', service: '-', pid: process.pid, reason });
     await journal.close();

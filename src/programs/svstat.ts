@@ -1,5 +1,5 @@
 // `svstat dir ...`: one status line per directory, daemontools-exact; exit 0.
-import { closeSync, constants as C, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, constants as C, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeError, EXIT } from '../core/errors.js';
 import { formatSvstat, STATUS_SIZE, unpackStatus } from '../core/status.js';
@@ -16,7 +16,8 @@ Prints one line per service directory, as daemontools' svstat:
 
 SECS counts from the last time the pid changed. --json prints one JSON object per line instead: state,
 pid, seconds, normallyUp, paused, want, and under upkeep svscan restarts, lastExit {pid, code, signal,
-uptime, at}, backoff {delay, deaths, until} and readyAt. A dir that does not exist here and has no '/' is
+uptime, at}, backoff {delay, deaths, until}, readyAt and source (dir, or runtime for a service added with
+upkeep ctl add). With --dir TREE and no dir: every service of TREE, run-time ones last. A dir that does not exist here and has no '/' is
 a service NAME in --dir TREE, else $SVDIR, else /service. Works against upkeep supervise and daemontools' supervise.
 exit codes: 0.
 `;
@@ -37,6 +38,8 @@ export async function main(argv: string[]): Promise<number> {
     args = d.rest;
   }
   const lines: string[] = [];
+  // `svstat --dir TREE` alone: every service of the tree, those added at run time included (listed last)
+  if (args.length === 0 && tree !== undefined) args = treeServices(tree);
   for (const arg of args) {
     const dir = serviceDirArg(arg, tree);
     lines.push(json ? `${JSON.stringify(jsonStatus(arg, dir))}\n` : `${dir}: ${statusLine(dir)}\n`);
@@ -52,7 +55,7 @@ export async function main(argv: string[]): Promise<number> {
  */
 function jsonStatus(arg: string, dir: string): Record<string, unknown> {
   const line = statusLine(dir);
-  const out: Record<string, unknown> = { service: arg, dir };
+  const out: Record<string, unknown> = { service: arg, dir, source: /(^|\/)\.upkeep\/runtime\/[^/]+\/?$/.test(dir) ? 'runtime' : 'dir' };
   const m = /^(up|down) (?:\(pid (\d+)\) )?(\d+) seconds(.*)$/.exec(line);
   if (!m) {
     out.state = line === 'supervise not running' ? 'not running' : 'error';
@@ -73,6 +76,22 @@ function jsonStatus(arg: string, dir: string): Record<string, unknown> {
     /* not under upkeep svscan (or nothing happened yet) */
   }
   return { ...out, ...extra };
+}
+
+/** The service names of a tree: its entries (as svscan scans them), then those added at run time. */
+function treeServices(tree: string): string[] {
+  const names = (d: string, dirsOnly: boolean): string[] => {
+    try {
+      return readdirSync(d, { withFileTypes: true })
+        .filter((e) => !e.name.startsWith('.') && (e.isDirectory() || (!dirsOnly && e.isSymbolicLink())))
+        .map((e) => e.name)
+        .sort();
+    } catch {
+      return [];
+    }
+  };
+  const own = names(tree, false);
+  return [...own, ...names(join(tree, '.upkeep', 'runtime'), true).filter((n) => !own.includes(n))];
 }
 
 function statusLine(dir: string): string {
