@@ -182,6 +182,7 @@ export async function main(args: string[]): Promise<number> {
     await journal.close();
   } finally {
     server?.close();
+    if (commands === '-') process.stdin.destroy(); // an open stdin would keep svscan from exiting
     clearInterval(timer);
     process.off('SIGTERM', onTermSig);
     process.off('SIGINT', onIntSig);
