@@ -355,7 +355,10 @@ export class LogDir {
     while (off < to) {
       if (fullBeforeWrite(this.bytes, size)) await this.rotate();
       if (header && this.bytes === 0) {
-        const h = Buffer.from(headerTextLine(this.headerFields(), this.spec.extras!.labelled));
+        const f = this.headerFields();
+        // labelled: the header carries the label of the line it precedes, so it sorts first
+        if (this.spec.extras!.labelled) takeStamp(data, off, Math.min(to, off + 26), f.stamp);
+        const h = Buffer.from(headerTextLine(f, this.spec.extras!.labelled));
         for (let o = 0; o < h.length; ) o += await this.append(h, o, h.length - o);
       }
       const len = writeStep(this.bytes, size, data, off, to);
