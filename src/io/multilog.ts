@@ -37,6 +37,11 @@ const OUT_MIN = 16 * 1024;
 const HIGH_WATER = 1024 * 1024;
 const PAUSE_MS = 5000;
 const DOTS = Buffer.from('...\n');
+/**
+ * Scratch for the labelled fast path's newline positions, filled and used within one synchronous step, so
+ * one per process serves every Logger (the shared logger runs 1000 of them: 32 KB each otherwise).
+ */
+const NL_POS = new Int32Array(8192);
 
 export interface LoggerOptions {
   script: Script;
@@ -91,8 +96,8 @@ export class Logger extends EventEmitter {
   private readonly line = Buffer.alloc(STATUS_SIZE, NL);
   private readonly stamp = Buffer.alloc(STAMP_LEN, 32);
   private readonly sel: Uint8Array;
-  /** Newline positions of a run of lines (the labelled fast path). */
-  private readonly nlPos = new Int32Array(8192);
+  /** Newline positions of a run of lines (the labelled fast path): scratch shared by every Logger. */
+  private readonly nlPos = NL_POS;
 
   private queue: Buffer[] = [];
   private qHead = 0;
@@ -302,7 +307,7 @@ export class Logger extends EventEmitter {
           this.emit('drain');
         }
         // input that arrived while the last step was finishing, or a request made meanwhile
-        if (this.qHead < this.queue.length || this.ending || this.rotateRequested || this.dueDirs.size > 0 || (this.terminating && !this.inLine)) this.kick();
+        if (this.qHead < this.queue.length || this.ending || this.rotateRequested || (this.dueDirs.size > 0 && !this.inLine && !this.ending) || (this.terminating && !this.inLine)) this.kick();
       },
       (e) => {
         this.running = false;
@@ -341,7 +346,8 @@ export class Logger extends EventEmitter {
         for (const d of this.dirs) if (d.bytes > 0) await d.rotate();
         continue;
       }
-      if (this.dueDirs.size > 0 && !this.ending && !this.terminating) {
+      // %rotate: at an input boundary between lines (a timed rotation never cuts a line in two)
+      if (this.dueDirs.size > 0 && !this.inLine && !this.ending) {
         const due = [...this.dueDirs];
         this.dueDirs.clear();
         for (const d of due) if (d.bytes > 0) await d.rotate();
