@@ -367,7 +367,12 @@ export class Service {
       return;
     }
     let child: ChildProcess;
-    const notify = readNotificationFd(this.abs);
+    let notify = readNotificationFd(this.abs);
+    if (notify !== undefined && Array.isArray(this.stdio) && notify < this.stdio.length) {
+      // a held fd (io/held-fds.ts) already has that number: readiness is off rather than the fd lost
+      this.warn(`unable to use ${this.name}/notification-fd ${notify}: fd ${notify} is taken (held fds come first)`);
+      notify = undefined;
+    }
     try {
       child = spawn('./run', [], { ...this.prepare?.(), cwd: this.abs, stdio: withNotification(this.stdio, notify), detached: true });
     } catch (err) {

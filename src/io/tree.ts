@@ -14,6 +14,7 @@ import type { Clock } from './clock.js';
 import { deploy, rollback } from './deploy.js';
 import { mkfifosSync } from './fifo.js';
 import type { Journal } from './journal.js';
+import type { HeldFds, ServiceFds } from './held-fds.js';
 import { createLogPipes, logPipeOf, type LogPipe } from './logpipe.js';
 import { openProcFifo, procAlive, procStartTime } from './proc.js';
 import { scanTree } from './scandir.js';
@@ -55,6 +56,8 @@ export interface TreeOptions {
   scripts?: ScriptLoggers;
   /** A service with a `controller` file started (io/control-plane.ts wires its stdin and stdout). */
   controller?: (name: string, child: ChildProcess) => void;
+  /** Listening sockets and shared pipes declared by `listen` and `pipes` (io/held-fds.ts). */
+  held?: HeldFds;
 }
 
 /** What `upkeep svstat --json` shows beyond daemontools' status: NAME/supervise/upkeep.json. */
@@ -326,6 +329,15 @@ export class Tree {
       : e.pipe
         ? ['ignore', e.pipe.writeFd, stderrToLog(dir) ? e.pipe.writeFd : 'inherit']
         : ['ignore', 'inherit', 'inherit'];
+    let held: ServiceFds = { fds: [], listen: 0 };
+    try {
+      if (this.opts.held) held = this.opts.held.forService(name, dir);
+    } catch (err) {
+      this.warn(name, `unable to supervise ${name}: ${describeError(err)}`);
+      this.known.delete(name); // the next scan tries again
+      return;
+    }
+    if (held.fds.length) (stdio as unknown[]).push(...held.fds);
     const adopt = this.adoptable.get(name)?.run;
     if (adopt) this.adoptable.get(name)!.run = undefined;
     const svc = new Service({
@@ -339,7 +351,10 @@ export class Tree {
         this.opts.say(line);
         this.j({ event: 'warning', service: name, msg: line.replace(/^svscan: warning: /, '') });
       },
-      prepare: () => this.spawnSettings(name, dir),
+      prepare: () => {
+        const p = this.spawnSettings(name, dir);
+        return held.listen ? { ...p, env: { ...p.env, LISTEN_FDS: String(held.listen) } } : p;
+      },
       hooks: {
         start: (pid) => {
           this.j({ event: 'start', service: name, pid, target: dir });
@@ -571,6 +586,7 @@ export class Tree {
       await this.stopService(e);
       await this.stopLogger(e);
       this.entries.delete(name);
+      this.opts.held?.release(name);
       this.j({ event: 'remove', service: name, target: e.target });
     })();
     return e.removal;

@@ -6,6 +6,7 @@ import type { Server } from 'node:net';
 import { describeError, EXIT, FatalError, UsageError } from '../core/errors.js';
 import { listenControl, type Reply } from '../io/control-socket.js';
 import { ControlPlane } from '../io/control-plane.js';
+import { HeldFds } from '../io/held-fds.js';
 import { readCommands } from '../io/commands-input.js';
 import { wallClock } from '../io/clock.js';
 import { lockSync } from '../io/flock.js';
@@ -125,7 +126,8 @@ export async function main(args: string[]): Promise<number> {
     process.stderr.write(`${line}\n`);
   };
   const scripts = new LogHostClient({ treeDir: resolve(dir), say, journal });
-  const tree = new Tree({ dir, journal, clock, say, scripts, controller: (name, child) => plane.controller(name, child) });
+  const held = new HeldFds(state);
+  const tree = new Tree({ dir, journal, clock, say, scripts, held, controller: (name, child) => plane.controller(name, child) });
   plane.tree = tree;
   scripts.onChange = () => tree.loghostChanged();
   journal.write({ event: 'supervisor-start', service: '-', pid: process.pid, dir: resolve(dir), version: await version() });
@@ -177,6 +179,7 @@ export async function main(args: string[]): Promise<number> {
     clearInterval(timer);
     await tree.stop();
     plane.cleanup();
+    held.closeAll();
     await scripts.stop();
     journal.write({ event: 'supervisor-stop', service: '-', pid: process.pid, reason });
     await journal.close();

@@ -199,7 +199,7 @@ describe('events and ctl', () => {
     expect(c.stderr.toString()).toMatch(/^upkeep ctl: fatal: unable to connect to svscan in .*: /);
     const e = await upkeep(['events', '--dir', dir]);
     expect(e.code).toBe(111);
-  });
+  }, 20_000);
 });
 
 describe('upkeep wait', () => {
@@ -242,5 +242,5 @@ describe('upkeep wait', () => {
     expect((await upkeep(['wait', '--dir', dir, 'svc', '--up', '--down'])).code).toBe(100);
     expect((await upkeep(['wait', '--dir', dir, 'svc', '--up', '--timeout', 'x'])).code).toBe(100);
     expect((await upkeep(['wait', '--dir', tmpdir(), 'svc', '--up'])).code).toBe(111);
-  });
+  }, 30_000);
 });
