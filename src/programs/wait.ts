@@ -16,10 +16,15 @@ SERVICE is a path (the tree is its parent) or a name in --dir DIR, $SVDIR or /se
 
   --timeout SECONDS   give up after this long (default: wait forever)
 
-exit codes: 0 the state is reached, 1 the timeout passed, 100 usage, 111 no svscan answers (or it stopped).
+svscan may still be starting: a missing socket is retried until the timeout (5 s without --timeout).
+exit codes: 0 the state is reached, 1 the timeout passed (svscan answering or not), 100 usage, 111 no
+svscan answers within 5 s when no --timeout is given (or it stopped meanwhile).
 `;
 
 export type Goal = 'up' | 'ready' | 'down';
+
+/** Without --timeout, how long a missing svscan socket is retried (svscan may be starting). */
+export const CONNECT_RETRY_MS = 5000;
 
 interface Line {
   event: string;
@@ -46,35 +51,50 @@ export async function runWait(o: { dir?: string; service: string; goal: Goal; ti
   const { tree, name } = resolveService(o.service, o.dir);
   let done = false;
   let timer: NodeJS.Timeout | undefined;
+  const start = Date.now();
+  // svscan may be starting: a missing or refusing socket is retried for the timeout (5 s without one)
+  const connectFor = o.timeoutMs ?? CONNECT_RETRY_MS;
   let conv: Awaited<ReturnType<typeof converse>>;
-  try {
-    conv = await converse(
-      join(tree, '.upkeep'),
-      'events -f --json',
-      (text) => {
-        let l: Line;
-        try {
-          l = JSON.parse(text) as Line;
-        } catch {
+  for (;;) {
+    try {
+      conv = await converse(
+        join(tree, '.upkeep'),
+        'events -f --json',
+        (text) => {
+          let l: Line;
+          try {
+            l = JSON.parse(text) as Line;
+          } catch {
+            return undefined;
+          }
+          if (reached(l, name, o.goal)) {
+            done = true;
+            return true;
+          }
           return undefined;
-        }
-        if (reached(l, name, o.goal)) {
-          done = true;
-          return true;
-        }
-        return undefined;
-      },
-      true,
-    );
-  } catch (e) {
-    throw new FatalError(`unable to connect to svscan in ${tree}`, e);
+        },
+        true,
+      );
+      break;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if ((code === 'ENOENT' || code === 'ECONNREFUSED') && Date.now() - start < connectFor) {
+        await new Promise((r) => setTimeout(r, 50));
+        continue;
+      }
+      if ((code === 'ENOENT' || code === 'ECONNREFUSED') && o.timeoutMs !== undefined) {
+        process.stderr.write(`upkeep wait: ${name} is not ${o.goal} after ${o.timeoutMs / 1000} s (no svscan answers in ${tree})\n`);
+        return 1;
+      }
+      throw new FatalError(`unable to connect to svscan in ${tree}`, e);
+    }
   }
   let timedOut = false;
   if (o.timeoutMs !== undefined) {
     timer = setTimeout(() => {
       timedOut = true;
       conv.sock.destroy();
-    }, o.timeoutMs);
+    }, Math.max(0, o.timeoutMs - (Date.now() - start)));
   }
   await conv.ended;
   if (timer) clearTimeout(timer);

@@ -203,7 +203,7 @@ describe('events and ctl', () => {
 });
 
 describe('upkeep wait', () => {
-  it('--up, --ready (notification-fd), --down; the timeout exits 1; usage 100; no svscan 111', async () => {
+  it('--up, --ready (notification-fd), --down; the timeout exits 1 (svscan answering or not); usage 100', async () => {
     const dir = tree();
     files(dir, {
       // ready when the file 'go' exists
@@ -241,6 +241,12 @@ describe('upkeep wait', () => {
     expect((await upkeep(['wait', '--dir', dir, 'svc'])).code).toBe(100);
     expect((await upkeep(['wait', '--dir', dir, 'svc', '--up', '--down'])).code).toBe(100);
     expect((await upkeep(['wait', '--dir', dir, 'svc', '--up', '--timeout', 'x'])).code).toBe(100);
-    expect((await upkeep(['wait', '--dir', tmpdir(), 'svc', '--up'])).code).toBe(111);
+    // no svscan: retried for the timeout (exit 1), or 5 s without one (then 111)
+    const none = tmpdir();
+    const t1 = Date.now();
+    const nt = await upkeep(['wait', '--dir', none, 'svc', '--up', '--timeout', '0.4']);
+    expect(nt.code).toBe(1);
+    expect(Date.now() - t1).toBeGreaterThanOrEqual(400);
+    expect(nt.stderr.toString()).toBe(`upkeep wait: svc is not up after 0.4 s (no svscan answers in ${none})\n`);
   }, 30_000);
 });
