@@ -21,6 +21,9 @@ Reads a log from stdin and applies the script, one action per argument, to every
   !processor run "sh -c processor" on each finished log file of the following directories
   ./dir /dir append selected lines to the automatically rotated log directory dir
                (current, @<tai64n>.s, @<tai64n>.u, state, lock)
+upkeep's own directives (for collectors; multilog ignores them), sticky like s, n and !:
+  %header %rotate=N[s|m|h|d] %total=SIZE[k|M|G] %json %gzip   (and %noheader %text %nogzip)
+  see UPKEEP DIRECTIVES in upkeep-multilog(8) and docs/collectors.md.
 Anything else is ignored. SIGALRM rotates every non-empty current now; SIGTERM finishes the current
 line and exits. Exit codes: 0 at end of input or after SIGTERM; 111 when start-up fails.
 Compatible with Debian's daemontools multilog (same files, modes, locks and messages).
