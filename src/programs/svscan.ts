@@ -35,7 +35,8 @@ name: repointing its symlink restarts it in the new target, keeping its log pipe
                           at /tmp/upkeep-UID/HASH.sock when that path is too long for a socket)
 
 Setting files in a service directory (see upkeep-svscan(8) for the table): timeout-kill, timeout-finish,
-stderr-to-log, user, down, env/; in log/: script, no-exit-notes.
+stderr-to-log, user, down, env/, notification-fd, controller, listen (sockets held by svscan, fds 3..,
+LISTEN_FDS), pipes (read|write NAME: pipes shared between services); in log/: script, no-exit-notes.
 
   --scan-interval SECONDS  scan dir this often (default ${DEFAULT_SCAN_SECONDS}); SIGHUP scans at once
   --commands FILE|-        also run the commands of FILE (or stdin), one a line (docs/commands.md):

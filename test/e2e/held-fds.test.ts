@@ -5,7 +5,7 @@ import { createConnection, createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { socketPath } from '../../src/io/control-socket.js';
-import { waitFor } from '../helpers/index.js';
+import { tmpdir, upkeep, waitFor } from '../helpers/index.js';
 import { files, journal, startScan, tree, waitEvent } from './svscan-helpers.js';
 
 const SERVER = `import net from 'node:net';
@@ -104,6 +104,33 @@ describe('held listening sockets', () => {
     expect(results.length).toBeGreaterThan(100);
     expect(journal(dir).filter((e) => e.event === 'start' && e.service === 'web')).toHaveLength(21);
   }, 60_000);
+
+  it('a UNIX listening socket declared by ctl add --listen: served on fd 3, svscan accepts none', async () => {
+    const dir = tree();
+    const work = tmpdir('upkeep-unix-');
+    const path = join(work, 'app.sock');
+    files(work, { 'server.mjs': SERVER });
+    const s = startScan(dir);
+    await waitFor(() => existsSync(socketPath(join(dir, '.upkeep'))), 'the command socket').catch((e) => {
+      throw new Error(`${String(e)}: ${s.stderr()}`);
+    });
+    const add = await upkeep(['ctl', '--dir', dir, 'add', 'app', '--cwd', work, '--listen', `unix:${path}`, '--', 'sh', '-c', `LISTEN_PID=$$ exec ${process.execPath} server.mjs`]);
+    expect(add.stdout.toString()).toMatch(/^ok\tadd\tapp\tadded, pid \d+\n$/);
+    const pid = String((await waitEvent(dir, (e) => e.event === 'start' && e.service === 'app', 'app started')).pid);
+    const replies = await Promise.all(
+      Array.from({ length: 50 }, () =>
+        new Promise<string>((r) => {
+          const c = createConnection(path);
+          let buf = '';
+          c.setEncoding('utf8');
+          c.on('data', (t: string) => (buf += t));
+          c.on('end', () => r(buf.trim()));
+          c.on('error', (e) => r(String(e)));
+        }),
+      ),
+    );
+    expect(replies.every((x) => x === pid)).toBe(true);
+  });
 
   it('pipes shared between services: two writers into one logger on fds 3 and 4', async () => {
     const dir = tree();
