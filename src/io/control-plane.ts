@@ -184,6 +184,18 @@ export class ControlPlane {
     stdin.on('error', () => {});
     const peer = new Peer(stdin as never, false, this.limit, () => this.now());
     this.subscribe(peer);
+    // A controller that stops reading would go on without events: stop it instead; its restart
+    // resynchronises it from a new snapshot.
+    const dropped = peer.onDrop;
+    peer.onDrop = () => {
+      dropped?.();
+      this.journal.write({ event: 'warning', service: name, msg: `controller ${name} left ${this.limit} bytes of events unread: stopping it (it restarts with a new snapshot)` });
+      try {
+        child.kill('SIGTERM');
+      } catch {
+        /* gone */
+      }
+    };
     let buf = '';
     let chain = Promise.resolve();
     stdout.setEncoding('utf8');

@@ -93,6 +93,36 @@ describe('controller services', () => {
   }, 30_000);
 });
 
+describe('a controller that stops reading', () => {
+  it('is stopped when its events overflow, and restarted with a new snapshot', async () => {
+    const dir = tree();
+    files(dir, {
+      // reads the snapshot, records it, then never reads again (the first time only)
+      'lazy/run': '#!/bin/sh\nwhile IFS= read -r l; do echo "$l" >> seen; case "$l" in sync*) break;; esac; done\nif [ -e once ]; then exec cat > /dev/null; fi\ntouch once\nexec sleep 1000\n',
+      'lazy/controller': '',
+      'lazy/min-uptime': '0\n',
+      'web/run': '#!/bin/sh\nexec sleep 1000\n',
+    });
+    startScan(dir, ['--scan-interval', '1', '--events-buffer', '4096']);
+    await waitEvent(dir, (e) => e.event === 'start' && e.service === 'web', 'web started');
+    const log = join(dir, 'lazy/seen');
+    await waitFor(() => seen(log).some((l) => l.startsWith('sync\t')), 'the first snapshot');
+    const first = statusPid(join(dir, 'lazy'));
+    const sock = socketPath(join(dir, '.upkeep'));
+    const { createConnection } = await import('node:net');
+    const c = createConnection(sock);
+    let replies = 0;
+    c.setEncoding('utf8');
+    c.on('data', (t: string) => (replies += t.split('\n').length - 1));
+    c.write(Array(12_000).fill('signal web CONT\n').join(''));
+    await waitEvent(dir, (e) => e.event === 'warning' && e.service === 'lazy' && String(e.msg).includes('stopping it'), 'the controller stopped', 60_000);
+    await waitFor(() => seen(log).filter((l) => l.startsWith('sync\t')).length === 2, 'the second snapshot', 15_000);
+    expect(statusPid(join(dir, 'lazy'))).not.toBe(first);
+    await waitFor(() => replies >= 12_000, 'every reply', 60_000);
+    c.destroy();
+  }, 90_000);
+});
+
 describe('svscan --commands', () => {
   it('declares services from a file: no directory, commands run in order, a bad line is a warning', async () => {
     const dir = tree();
