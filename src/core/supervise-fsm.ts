@@ -56,6 +56,11 @@ export interface State {
   readonly startedAt: number;
   /** Consecutive runs shorter than minUptimeMs (spawn failures count too). */
   readonly failures: number;
+  /**
+   * An operator asked for this run's death (`t` or `k` while it runs: a restart). It is restarted at once and
+   * the death is no failure: the crash counter stays as it was.
+   */
+  readonly restartAsked: boolean;
   readonly policy: Policy;
 }
 
@@ -102,6 +107,7 @@ export function initialState(now: number, downFile: boolean, policy: Policy = DE
     stamp: now,
     startedAt: now,
     failures: 0,
+    restartAsked: false,
     policy,
   };
 }
@@ -221,7 +227,7 @@ function control(s: State, byte: number, now: number): Step {
     case 'i':
     case 't':
     case 'k':
-      return { state: s, effects: running ? [sig(s.pid, CHAR_SIGNAL[c]!)] : [] };
+      return running ? { state: { ...s, restartAsked: true }, effects: [sig(s.pid, CHAR_SIGNAL[c]!)] } : { state: s, effects: [] };
     case 'x': {
       const next: State = { ...s, exiting: true };
       const effects: Effect[] = [announce(next)];
@@ -240,14 +246,16 @@ function canStart(s: State): boolean {
 function start(s: State, now: number, effects: Effect[]): Step {
   if (s.phase === 'backoff') effects.push({ type: 'disarm', timer: 'restart' });
   effects.push({ type: 'spawn' });
-  return { state: { ...s, phase: 'starting', startedAt: now, paused: false }, effects };
+  return { state: { ...s, phase: 'starting', startedAt: now, paused: false, restartAsked: false }, effects };
 }
 
 /** After a run ended (or could not start): exit, restart at once, back off, or stay down. */
 function afterRun(s: State, now: number, effects: Effect[]): Step {
   if (s.exiting) return finish(s, effects);
   const short = now - s.startedAt < s.policy.minUptimeMs * 1000; // state times are microseconds
-  const failures = short ? s.failures + 1 : 0;
+  // A restart an operator asked for (t, k) happens at once and is no failure, however short the run was.
+  const failures = s.restartAsked ? s.failures : short ? s.failures + 1 : 0;
+  if (s.restartAsked && s.want === 'up') return start({ ...s, failures }, now, effects);
   const next: State = { ...s, failures };
   if (s.want !== 'up') return { state: next, effects };
   if (failures === 0) return start(next, now, effects);

@@ -14,7 +14,8 @@ through dir/supervise/control (svc). Compatible with daemontools' supervise, svc
   dir/supervise/     lock, control, ok, status (18 bytes, daemontools format)
 
 Restarts: a run that lasted at least 1 s is restarted at once; shorter runs back off 1 s, 2 s, 4 s ...
-up to 60 s (svc -u or svc -o starts at once). SIGTERM or SIGINT: stop the service, then exit 0 (svc -dx).
+up to 60 s (svc -u or svc -o starts at once). A restart asked for with svc -t or svc -k happens at
+once and does not count as a crash. SIGTERM or SIGINT: stop the service, then exit 0 (svc -dx).
 
 exit codes: 0 after svc -x (or a signal) once the service is down, 100 usage, 111 system error.
 `;

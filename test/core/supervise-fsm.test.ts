@@ -171,6 +171,24 @@ describe('supervise state machine: restart policy', () => {
     expect(r.state.failures).toBe(0);
   });
 
+  it('t or k on a short run restarts it at once: an operator restart is no failure, the crash counter stays', () => {
+    const r = new Run();
+    r.boot(1, 0);
+    r.send({ type: 'exited', pid: 1, now: ms(10) }); // a crash: backoff, failures 1
+    r.send({ type: 'timer', timer: 'restart', now: ms(1010) });
+    r.send({ type: 'spawned', pid: 2, now: ms(1010) });
+    for (const [c, sig] of [['t', 'TERM'], ['k', 'KILL']] as const) {
+      const pid = r.state.pid;
+      expect(r.send(ctl(c, 1020))).toEqual([`${sig}>${pid}`]);
+      // Dies 20 ms after its start: short, but asked for. Restarted at once, no backoff, counter unchanged.
+      expect(r.send({ type: 'exited', pid, now: ms(1030) })).toEqual(['status:0/0/u', 'spawn']);
+      expect(r.state.failures).toBe(1);
+      r.send({ type: 'spawned', pid: pid + 1, now: ms(1030) });
+    }
+    // The next death that nobody asked for is a crash again, and backs off 2 s.
+    expect(r.send({ type: 'exited', pid: r.state.pid, now: ms(1040) })).toContain('arm:restart:2000');
+  });
+
   it('backs off 1 s, 2 s, 4 s ... 60 s in a crash loop and never gives up', () => {
     const r = new Run();
     r.boot(1, 0);
