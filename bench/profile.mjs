@@ -7,7 +7,10 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { genLogs } from './gen-input.mjs';
-import { ROOT, UPKEEP, WORK, freshDir, table } from './lib.mjs';
+import { ROOT, WORK, freshDir, table } from './lib.mjs';
+
+// bin/upkeep is a shell launcher; profile the node program it execs.
+const ENTRY = join(ROOT, 'dist', 'cli', 'entry.js');
 
 const argv = process.argv.slice(2);
 const prog = argv[0];
@@ -27,7 +30,7 @@ const profDir = join(cwd, 'prof');
 const t0 = Date.now();
 const r = spawnSync(
   '/bin/sh',
-  ['-c', 'in=$1; node=$2; dir=$3; shift 3; cat "$in" | "$node" --cpu-prof --cpu-prof-dir="$dir" "$@" > /dev/null', 'sh', input.path, process.execPath, profDir, UPKEEP, prog, ...script],
+  ['-c', 'in=$1; node=$2; dir=$3; shift 3; cat "$in" | "$node" --cpu-prof --cpu-prof-dir="$dir" "$@" > /dev/null', 'sh', input.path, process.execPath, profDir, ENTRY, prog, ...script],
   { cwd, stdio: ['ignore', 'ignore', 'inherit'] },
 );
 if (r.status !== 0) {
