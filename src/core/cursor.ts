@@ -12,6 +12,12 @@
 // (or null) and `hash` (FNV-1a of the line's bytes) identify the line that ends at `offset`: a candidate
 // file is accepted only when that line is there, so a copied, rewritten or truncated file is never
 // trusted on its inode alone.
+//
+// Compressed archives (the logger's `%gzip`: `@<stamp>.s` becomes `@<stamp>.s.gz`, a new inode with the
+// same bytes inside): `file` is always the archive's name without ".gz" and `offset` counts uncompressed
+// bytes, so a position survives the compression too; the `.gz` is found by that name (or, for a position
+// saved in `current`, among the archives named after the line's label) and checked by label and hash.
+// Cursors written before compressed archives were read have the same form and stay valid.
 
 export interface DirPosition {
   file: string;
@@ -39,7 +45,7 @@ export function formatCursor(c: Cursor): string {
 }
 
 const LABEL_RE = /^@[0-9a-f]{24}$/;
-const FILE_RE = /^(current|@[0-9a-fA-F]{24}\.[su])$/;
+const FILE_RE = /^(current|@[0-9a-fA-F]{24}\.[su](\.gz)?)$/;
 
 export function parseCursor(text: string): Cursor {
   let v: unknown;
@@ -81,7 +87,7 @@ export interface Listed {
 
 /**
  * Files worth checking for a saved position, most likely first: the file of that name (an archive keeps
- * its name), then any file with the same inode (`current` rotated into an archive), then every archive
+ * its name; or its compressed NAME.gz), then any file with the same inode (`current` rotated into an archive), then every archive
  * named after the line's label (the file that held it was finished later), oldest first, then `current`.
  * Only files at least `offset` bytes long are listed. The caller accepts the first whose line ending
  * at `offset` matches label and hash.
@@ -91,7 +97,9 @@ export function candidates(files: readonly Listed[], pos: DirPosition): Listed[]
   const add = (f: Listed | undefined): void => {
     if (f && f.size >= pos.offset && !out.includes(f)) out.push(f);
   };
+  const plain = (n: string): string => (n.endsWith('.gz') ? n.slice(0, -3) : n);
   add(files.find((f) => f.name === pos.file && (f.name !== 'current' || f.ino === pos.ino)));
+  if (pos.file !== 'current') add(files.find((f) => plain(f.name) === plain(pos.file)));
   for (const f of files) if (f.ino === pos.ino) add(f);
   const after = pos.label ?? '';
   for (const f of files) if (f.name !== 'current' && f.name.slice(0, 25).toLowerCase() >= after) add(f);

@@ -7,7 +7,14 @@
 // the same inode and bytes), so the fd still reads the rest of it even if retention removes it; then
 // the reader lists the directory again and queues every file it has not seen (by name, and by inode
 // for the file it was reading), oldest first.
+//
+// Compressed archives (`@<label>.s.gz`, the logger's `%gzip`) are read through zlib like plain files, by
+// uncompressed offset. An archive is identified by its name without ".gz": when the logger compresses a
+// file being read (a new inode with the same bytes inside, then the `.s` removed), the reader goes on
+// from its open fd and recognises the `.gz` as already read; a live file whose archive name it never saw
+// is matched to the `.gz` by content.
 import { closeSync, existsSync, fstatSync, openSync, readSync, readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { GzReader, baseName, gzSize, isGz } from './gz-read.js';
 import { join, resolve } from 'node:path';
 import { type Convention } from '../core/tai64n.js';
 import { type Cursor } from '../core/cursor.js';
@@ -18,7 +25,7 @@ import { type LocalCalendar, TimeSpecError, parseTimeSpec } from '../core/timesp
 import { type Stamp, takeStamp, parseStamp, lineHash, formatStamp } from '../core/logline.js';
 import { type DirPosition, type Listed, candidates } from '../core/cursor.js';
 
-const ARCHIVE_RE = /^@[0-9a-fA-F]{24}\.[su]$/;
+const ARCHIVE_RE = /^@[0-9a-fA-F]{24}\.[su](\.gz)?$/;
 
 /**
  * The readable files of a log directory in reading order (archives by name, previous, current). The
@@ -32,7 +39,7 @@ export function listLogdir(dir: string, curFile = 'current'): Listed[] {
     for (const name of names) {
       try {
         const st = statSync(join(dir, name === 'current' ? curFile : name));
-        if (st.isFile()) out.push({ name, ino: st.ino, size: st.size });
+        if (st.isFile()) out.push({ name, ino: st.ino, size: isGz(name) ? uncompressedSize(join(dir, name), st.size) : st.size });
       } catch {
         // removed meanwhile (retention) or absent (previous): nothing to read
       }
@@ -43,10 +50,27 @@ export function listLogdir(dir: string, curFile = 'current'): Listed[] {
   }
 }
 
+/** A compressed archive's uncompressed size (from its trailer), or its own size when unreadable. */
+function uncompressedSize(path: string, size: number): number {
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      const n = gzSize(fd, size);
+      return n < 0 ? size : n;
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return size;
+  }
+}
+
 function readNames(dir: string, curFile: string): string[] {
   const names = readdirSync(dir);
+  const have = new Set(names);
   const arch = names
-    .filter((n) => ARCHIVE_RE.test(n))
+    // NAME.gz next to NAME: the compressor renamed it and is about to remove NAME (same bytes): one of them.
+    .filter((n) => ARCHIVE_RE.test(n) && !(isGz(n) && have.has(baseName(n))))
     .sort((a, b) => (a.slice(0, 25).toLowerCase() < b.slice(0, 25).toLowerCase() ? -1 : a < b ? -1 : 1));
   if (names.includes('previous')) arch.push('previous');
   if (names.includes(curFile)) arch.push('current');
@@ -168,7 +192,7 @@ export class DirReader {
         opened.push({ ...f, fd });
       } else opened.push(f);
     }
-    for (const f of seen) if (f.name !== 'current' && f.name !== 'previous') this.seenNames.add(f.name);
+    for (const f of seen) if (f.name !== 'current' && f.name !== 'previous') this.seenNames.add(baseName(f.name));
     this.queue.push(...opened);
     return true;
   }
@@ -235,7 +259,16 @@ export class DirReader {
       this.buf.copy(bigger, 0, 0, this.end);
       this.buf = bigger;
     }
-    const n = readSync(this.fd, this.buf, this.end, this.buf.length - this.end, this.bufFile + this.end);
+    let n: number;
+    if (this.gz === null) n = readSync(this.fd, this.buf, this.end, this.buf.length - this.end, this.bufFile + this.end);
+    else {
+      try {
+        n = this.gz.read(this.buf, this.end, this.buf.length - this.end, this.bufFile + this.end);
+      } catch (e) {
+        this.opts.warn?.(`${this.dir}: unable to decompress ${this.fileName}: ${describeError(e)}: the rest of it is skipped`);
+        n = 0;
+      }
+    }
     this.end += n;
     this.eof = n === 0;
     return n > 0;
@@ -247,18 +280,30 @@ export class DirReader {
       const f = this.queue.shift();
       if (!f) return false;
       let fd = f.fd ?? -1;
+      let name = f.name;
       if (fd < 0) {
         try {
-          fd = openSync(this.path(f.name), 'r');
+          fd = openSync(this.path(name), 'r');
         } catch (e) {
           if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-          this.opts.warn?.(`${this.dir}: ${f.name} was removed before it was read: its lines are skipped`);
-          continue;
+          // Compressed meanwhile (%gzip): the same bytes are in NAME.gz.
+          try {
+            if (name.startsWith('@') && !isGz(name)) fd = openSync(this.path((name += '.gz')), 'r');
+          } catch (e2) {
+            if ((e2 as NodeJS.ErrnoException).code !== 'ENOENT') throw e2;
+          }
+          if (fd < 0) {
+            this.opts.warn?.(`${this.dir}: ${f.name} was removed before it was read: its lines are skipped`);
+            continue;
+          }
         }
       }
       const st = fstatSync(fd);
+      this.gz?.close();
+      this.gz = isGz(name) ? new GzReader(fd) : null;
+      const size = this.gz ? gzSize(fd, st.size) : st.size;
       this.fd = fd;
-      this.fileName = f.name;
+      this.fileName = name;
       this.fileIno = st.ino;
       this.wasLive = f.name === 'current' || f.name === 'previous';
       this.finished = f.name !== 'current';
@@ -266,7 +311,7 @@ export class DirReader {
       this.pos = 0;
       this.end = 0;
       this.eof = false;
-      if (f.start > st.size) {
+      if (size >= 0 && f.start > size) {
         this.opts.warn?.(`${this.dir}: ${f.name} is shorter than the position to resume at: reading it from the start`);
         this.bufFile = 0;
       }
@@ -275,13 +320,18 @@ export class DirReader {
   }
 
   private wasLive = false;
+  private gz: GzReader | null = null;
 
   private closeFile(): void {
     if (this.fd < 0) return;
     // A file that was current/previous keeps its fd until its archive name shows up in a listing, so
     // that name is recognised as already read (and its inode cannot be reused meanwhile).
+    // (Also when it has no name left: %gzip may have compressed and removed its archive, whose .gz is
+    // then matched by content.)
     const archived = this.archived.delete(this.fileIno);
-    if (this.wasLive && !archived && fstatSync(this.fd).nlink > 0) this.pending.push({ fd: this.fd, ino: this.fileIno });
+    this.gz?.close();
+    this.gz = null;
+    if (this.wasLive && !archived) this.pending.push({ fd: this.fd, ino: this.fileIno });
     else closeSync(this.fd);
     while (this.pending.length > 8) closeSync(this.pending.shift()!.fd);
     this.fd = -1;
@@ -324,14 +374,21 @@ export class DirReader {
       const add: Queued[] = [];
       const names: Listed[] = [];
       const release: number[] = [];
-      for (const f of files) {
+      let matched = false;
+      for (let f of files) {
         if (f.name === 'current' || f.name === 'previous') {
           // (multilog links previous to its archive name before unlinking it: both may be listed)
           if (!held.has(f.ino)) add.push({ name: f.name, ino: f.ino, start: 0 });
           held.add(f.ino);
-        } else if (!this.seenNames.has(f.name)) {
+        } else if (!this.seenNames.has(baseName(f.name))) {
           names.push(f);
           // Its archive name is now known: a live file being read (or queued) needs no pending fd later.
+          // A .gz has an inode of its own: the live file it came from is found by content.
+          const live = isGz(f.name) && !held.has(f.ino) ? this.compressedFrom(f) : -1;
+          if (live >= 0) {
+            if (live === this.fileIno) matched = true;
+            f = { ...f, ino: live };
+          }
           const p = this.pending.findIndex((x) => x.ino === f.ino);
           if (p < 0 && held.has(f.ino)) this.archived.add(f.ino);
           if (p >= 0) release.push(p);
@@ -341,13 +398,29 @@ export class DirReader {
       }
       if (!this.enqueue(add, names) && attempt < 20) continue;
       for (const p of release.sort((a, b) => b - a)) closeSync(this.pending.splice(p, 1)[0]!.fd);
-      if (rotated && !files.some((f) => f.ino === this.fileIno) && add.some((f) => f.name.startsWith('@'))) {
+      if (rotated && !matched && !files.some((f) => f.ino === this.fileIno) && add.some((f) => f.name.startsWith('@'))) {
         this.opts.warn?.(
           `${this.dir}: log files were rotated and removed faster than they were read: lines written after ${this.lastLabelText()} and before the oldest remaining file may be missing`,
         );
       }
       return add.length > 0;
     }
+  }
+
+  /**
+   * The inode of the live file (being read, queued, or finished and pending) whose bytes the compressed
+   * archive `f` holds, or -1. Same uncompressed size (the gzip trailer) and same bytes.
+   */
+  private compressedFrom(f: Listed): number {
+    const live: { fd: number; ino: number }[] = [...this.pending];
+    if (this.fd >= 0 && this.wasLive) live.push({ fd: this.fd, ino: this.fileIno });
+    for (const q of this.queue) if (q.fd !== undefined && q.fd >= 0) live.push({ fd: q.fd, ino: q.ino });
+    for (const l of live) {
+      const size = fstatSync(l.fd).size;
+      if (size === 0 || size % 2 ** 32 !== f.size) continue;
+      if (sameBytes(l.fd, this.path(f.name), size)) return l.ino;
+    }
+    return -1;
   }
 
   /** Inodes of live files (open or queued) whose archive name has already been listed. */
@@ -363,7 +436,7 @@ export class DirReader {
       this.lastLine = Buffer.from(this.buf.subarray(this.ls, this.le));
       this.lastLabelled = this.labelled;
       this.lastPos = null;
-      this.lastGiven = { file: this.fileName, ino: this.fileIno, offset: this.lineEnd };
+      this.lastGiven = { file: baseName(this.fileName), ino: this.fileIno, offset: this.lineEnd };
     }
   }
 
@@ -396,10 +469,14 @@ export class DirReader {
   /** Bytes not yet read: the rest of the open file and every queued file. */
   behind(): number {
     let n = 0;
-    if (this.fd >= 0) n += Math.max(0, fstatSync(this.fd).size - (this.bufFile + this.pos));
+    if (this.fd >= 0) {
+      const size = fstatSync(this.fd).size;
+      n += Math.max(0, (this.gz ? gzSize(this.fd, size) : size) - (this.bufFile + this.pos));
+    }
     for (const f of this.queue) {
       try {
-        n += Math.max(0, statSync(this.path(f.name)).size - f.start);
+        const size = statSync(this.path(f.name)).size;
+        n += Math.max(0, (isGz(f.name) ? uncompressedSize(this.path(f.name), size) : size) - f.start);
       } catch {
         // removed meanwhile
       }
@@ -416,6 +493,8 @@ export class DirReader {
   }
 
   close(): void {
+    this.gz?.close();
+    this.gz = null;
     if (this.fd >= 0) closeSync(this.fd);
     this.fd = -1;
     for (const q of this.queue) if (q.fd !== undefined) closeSync(q.fd);
@@ -437,12 +516,24 @@ export function lineEndsAt(dir: string, file: string, offset: number, label: str
   } catch {
     return false;
   }
+  const gz = isGz(file) ? new GzReader(fd) : null;
+  const readAt = (b: Buffer, from: number): number => {
+    if (!gz) return readSync(fd, b, 0, b.length, from);
+    let got = 0;
+    for (let k; got < b.length && (k = gz.read(b, got, b.length - got, from + got)) > 0; ) got += k;
+    return got;
+  };
   try {
     let want = 4096;
     for (;;) {
       const from = Math.max(0, offset - want);
       const b = Buffer.allocUnsafe(offset - from);
-      const n = readSync(fd, b, 0, b.length, from);
+      let n: number;
+      try {
+        n = readAt(b, from);
+      } catch {
+        return false; // corrupt .gz
+      }
       if (n !== b.length) return false;
       const last = b[b.length - 1] === 10 ? b.length - 1 : b.length;
       const nl = b.lastIndexOf(10, last - 1);
@@ -456,7 +547,34 @@ export function lineEndsAt(dir: string, file: string, offset: number, label: str
       return line.subarray(0, 25).toString('latin1').toLowerCase() === label;
     }
   } finally {
+    gz?.close();
     closeSync(fd);
+  }
+}
+
+/** Does the gzip file at `path` hold exactly the first `size` bytes of the file open at `fd` (and no more)? */
+function sameBytes(fd: number, path: string, size: number): boolean {
+  let gfd: number;
+  try {
+    gfd = openSync(path, 'r');
+  } catch {
+    return false;
+  }
+  const gz = new GzReader(gfd);
+  const a = Buffer.allocUnsafe(1 << 16);
+  const b = Buffer.allocUnsafe(1 << 16);
+  try {
+    for (let at = 0; ; ) {
+      const n = gz.read(a, 0, a.length, at);
+      if (n === 0) return at === size;
+      if (at + n > size || readSync(fd, b, 0, n, at) !== n || a.compare(b, 0, n, 0, n) !== 0) return false;
+      at += n;
+    }
+  } catch {
+    return false;
+  } finally {
+    gz.close();
+    closeSync(gfd);
   }
 }
 
