@@ -20,10 +20,8 @@ import { lockBatched } from './flock-batch.js';
 import { mkfifoSync } from './fifo.js';
 
 /** Fails as chdir(2) would on `dir` (ENOENT, ENOTDIR, EACCES), without changing the process's directory. */
-export function checkChdir(dir: string): void {
-  const st = statSync(dir);
-  if (!st.isDirectory()) throw Object.assign(new Error(`not a directory: ${dir}`), { code: 'ENOTDIR' });
-}
+// checkChdir lives in svname.ts, so that svc, svstat and svok load no FIFO, lock or socket code at start-up.
+export { checkChdir } from './svname.js';
 
 export class SuperviseDir {
   private lockFd = -1;

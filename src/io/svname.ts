@@ -2,7 +2,7 @@
 // --dir, else $SVDIR, else /service. svc, svstat and svok keep daemontools' rule first (the argument is a
 // directory relative to the current one) and look a bare name up in the tree only when no such directory
 // exists here.
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 
 export const DEFAULT_TREE = '/service';
@@ -37,4 +37,10 @@ export function takeDirOption(args: string[]): { dir: string | undefined; rest: 
   if (a === '--dir' && args.length >= 2) return { dir: args[1], rest: args.slice(2) };
   if (a !== undefined && a.startsWith('--dir=')) return { dir: a.slice(6), rest: args.slice(1) };
   return { dir: undefined, rest: args };
+}
+
+/** What `chdir(dir)` would check: `dir` exists and is a directory (throws the fs error, or ENOTDIR). */
+export function checkChdir(dir: string): void {
+  const st = statSync(dir);
+  if (!st.isDirectory()) throw Object.assign(new Error(`not a directory: ${dir}`), { code: 'ENOTDIR' });
 }

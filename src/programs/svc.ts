@@ -4,8 +4,7 @@ import { closeSync, constants as C, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeError, EXIT } from '../core/errors.js';
 import { parseSvcArgs, SVC_USAGE } from '../core/svc.js';
-import { checkChdir } from '../io/svdir.js';
-import { serviceDirArg, takeDirOption } from '../io/svname.js';
+import { checkChdir, serviceDirArg, takeDirOption } from '../io/svname.js';
 
 export const HELP = `usage: svc [-udopchaitkx] dir ...
 

@@ -2,8 +2,7 @@
 import { closeSync, constants as C, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXIT, FatalError } from '../core/errors.js';
-import { checkChdir } from '../io/svdir.js';
-import { serviceDirArg, takeDirOption } from '../io/svname.js';
+import { checkChdir, serviceDirArg, takeDirOption } from '../io/svname.js';
 
 export const HELP = `usage: svok [--dir TREE] dir
 

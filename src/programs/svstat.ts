@@ -3,8 +3,7 @@ import { closeSync, constants as C, openSync, readdirSync, readFileSync, readSyn
 import { join } from 'node:path';
 import { describeError, EXIT } from '../core/errors.js';
 import { formatSvstat, STATUS_SIZE, unpackStatus } from '../core/status.js';
-import { checkChdir } from '../io/svdir.js';
-import { serviceDirArg, takeDirOption } from '../io/svname.js';
+import { checkChdir, serviceDirArg, takeDirOption } from '../io/svname.js';
 
 export const HELP = `usage: svstat [--json] [--dir TREE] dir ...
 
