@@ -216,9 +216,10 @@ export class LineFormatter {
       out[line.length] = 10;
       return out;
     }
-    const msg = labelled ? line.subarray(line.length > 25 ? LABEL_PREFIX : 25) : line;
+    const j = labelled ? null : parseJsonLog(line);
+    const msg = j ? j.msg : labelled ? line.subarray(line.length > 25 ? LABEL_PREFIX : 25) : line;
     const unix = stampUnix(stamp, o.conv);
-    if (o.format === 'json') return enc.encode(this.json(service, msg, exact, stamp, unix) + '\n');
+    if (o.format === 'json') return enc.encode(this.json(service, msg, exact, stamp, unix, j?.continued === true) + '\n');
     const text = decodeUtf8(msg).text;
     if (o.format === 'iso') {
       return enc.encode(`${rfc3339(unix, stamp.nano)} ${service} ${text}\n`);
@@ -237,19 +238,87 @@ export class LineFormatter {
   }
 
   /** The JSON object of a line (no newline). */
-  json(service: string, msg: Uint8Array, exact: boolean, stamp: Stamp, unix: number): string {
+  json(service: string, msg: Uint8Array, exact: boolean, stamp: Stamp, unix: number, continued = false): string {
     const { text, valid } = decodeUtf8(msg);
     let s = `{"time":"${rfc3339(unix, stamp.nano)}","tai64n":"${formatStamp(stamp)}",`;
     if (!exact) s += '"time_estimated":true,';
+    if (continued) s += '"continued":true,';
     s += `"host":${JSON.stringify(this.o.host)},"service":${JSON.stringify(service)},"message":${JSON.stringify(text)}`;
     if (!valid) s += `,"message_base64":"${base64(msg)}"`;
     return s + '}';
   }
 }
 
-/** The message part of a stored line (the line without its label and the space after it). */
+/**
+ * The message part of a stored line: without its label and the space after it; for a `%json` line
+ * (an unlabelled line that parseJsonLog accepts) the bytes of its "message" (exact, from
+ * "message_base64", when it has one).
+ */
 export function messageOf(line: Uint8Array, labelled: boolean): Uint8Array {
-  return labelled ? line.subarray(line.length > 25 ? LABEL_PREFIX : 25) : line;
+  if (labelled) return line.subarray(line.length > 25 ? LABEL_PREFIX : 25);
+  return parseJsonLog(line)?.msg ?? line;
+}
+
+const JSON_PREFIX = [123, 34, 116, 105, 109, 101, 34, 58, 34]; // {"time":"
+
+/**
+ * True when buf[s..e) starts like a `%json` log line ({"time":"...): the cheap per-line test. Lines are
+ * recognised one by one (a directory may switch between %json and %text), never by directory.
+ */
+export function isJsonLogLine(buf: Uint8Array, s: number, e: number): boolean {
+  if (e - s < 40) return false;
+  for (let i = 0; i < JSON_PREFIX.length; i++) if (buf[s + i] !== JSON_PREFIX[i]) return false;
+  return true;
+}
+
+/** A `%json` line's content: the message bytes, and whether it is a later piece of a split line, or a header. */
+export interface JsonLog {
+  msg: Uint8Array;
+  continued: boolean;
+  header: boolean;
+}
+
+/**
+ * Parses a `%json` line (src/core/logfile-format.ts jsonLogLine/headerJsonLine): an object starting with
+ * "time", with string "tai64n" and "message". Null for anything else (the line is then plain text).
+ */
+export function parseJsonLog(line: Uint8Array): JsonLog | null {
+  if (!isJsonLogLine(line, 0, line.length)) return null;
+  let v: unknown;
+  try {
+    v = JSON.parse(utf8.decode(line));
+  } catch {
+    return null;
+  }
+  if (!v || typeof v !== 'object') return null;
+  const o = v as { tai64n?: unknown; message?: unknown; message_base64?: unknown; continued?: unknown; upkeep_header?: unknown };
+  if (typeof o.tai64n !== 'string' || typeof o.message !== 'string') return null;
+  const exact = typeof o.message_base64 === 'string' ? unbase64(o.message_base64) : null;
+  return { msg: exact ?? enc.encode(o.message), continued: o.continued === true, header: o.upkeep_header === true };
+}
+
+const B64VAL = new Int8Array(256).fill(-1);
+for (let i = 0; i < 64; i++) B64VAL['ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'.charCodeAt(i)] = i;
+
+/** Standard base64 (padding optional) to bytes; null when it is not base64. */
+export function unbase64(t: string): Uint8Array | null {
+  const s = t.replace(/=+$/, '');
+  if (s.length % 4 === 1) return null;
+  const out = new Uint8Array(Math.floor((s.length * 3) / 4));
+  let acc = 0;
+  let bits = 0;
+  let o = 0;
+  for (let i = 0; i < s.length; i++) {
+    const v = B64VAL[s.charCodeAt(i) & 0xff]!;
+    if (v < 0 || s.charCodeAt(i) > 255) return null;
+    acc = (acc << 6) | v;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (acc >> bits) & 0xff;
+    }
+  }
+  return out;
 }
 
 /** FNV-1a 32-bit of bytes, as 8 hex digits: identifies a line in a cursor. */

@@ -69,6 +69,8 @@ export class ContextCollector {
 
   line(raw: string): void {
     const { t, text } = splitLabel(raw);
+    // A %header line (text, or a %json object marked upkeep_header) is the logger's, not the service's.
+    if (text.startsWith('upkeep-header ') || (text.startsWith('{"time":"') && text.includes('"upkeep_header":true'))) return;
     if (t !== null) {
       this.stamped = true;
       while (this.approxNext < this.exits.length && this.exits[this.approxNext]!.at < t) {

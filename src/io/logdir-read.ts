@@ -19,7 +19,8 @@ import { join, resolve } from 'node:path';
 import { type Convention } from '../core/tai64n.js';
 import { type Cursor } from '../core/cursor.js';
 import { FatalError, UsageError, describeError } from '../core/errors.js';
-import { unixStamp } from '../core/logline.js';
+import { decodeUtf8, isJsonLogLine, parseJsonLog, unixStamp } from '../core/logline.js';
+import { isHeaderMessage } from '../core/logfile-format.js';
 import { MergeHeap, mergeArrays } from '../core/merge.js';
 import { type LocalCalendar, TimeSpecError, parseTimeSpec } from '../core/timespec.js';
 import { type Stamp, takeStamp, parseStamp, lineHash, formatStamp } from '../core/logline.js';
@@ -230,7 +231,8 @@ export class DirReader {
     this.nl = next > e;
     this.labelled = takeStamp(this.buf, s, e, this.stamp);
     // (unlabelled: keeps the stamp of the previous line)
-    this.exact = this.labelled || (this.json && this.jsonStamp(s, e));
+    // A %json line (recognised per line) is stamped by its "tai64n" field, like the journal's.
+    this.exact = this.labelled || ((this.json || isJsonLogLine(this.buf, s, e)) && this.jsonStamp(s, e));
   }
 
   /** The stamp of a journal line: its "tai64n":"@..." field. */
@@ -812,12 +814,25 @@ export interface Filter {
   since: Stamp | null;
   until: Stamp | null;
   re: RegExp | null;
+  /** Keep `%header` lines (default true; `upkeep tail` keeps them only for -o raw, export never). */
+  headers?: boolean;
+}
+
+const HEADER_JSON = Buffer.from('"upkeep_header":true');
+
+/** Is the reader's line an upkeep header line (`%header`: text, labelled or not, or JSON)? */
+export function isHeaderLine(r: DirReader): boolean {
+  const from = r.labelled ? Math.min(r.ls + 26, r.le) : r.ls;
+  if (isHeaderMessage(r.buf.subarray(from, r.le))) return true;
+  return !r.labelled && isJsonLogLine(r.buf, r.ls, r.le) && r.buf.subarray(r.ls, Math.min(r.le, r.ls + 160)).indexOf(HEADER_JSON) >= 0;
 }
 
 /** The per-line filter: --since, --until, -g, and a resumed cursor's time limit. */
 export function lineFilter(f: Filter): (r: DirReader) => boolean {
   const { since, until, re } = f;
+  const headers = f.headers !== false;
   return (r) => {
+    if (!headers && isHeaderLine(r)) return false;
     const s = r.stamp;
     if (since && (s.tai < since.tai || (s.tai === since.tai && s.nano < since.nano))) return false;
     if (until && (s.tai > until.tai || (s.tai === until.tai && s.nano > until.nano))) return false;
@@ -825,7 +840,9 @@ export function lineFilter(f: Filter): (r: DirReader) => boolean {
     if (re) {
       const from = r.labelled ? Math.min(r.ls + 26, r.le) : r.ls;
       re.lastIndex = 0;
-      if (!re.test(r.buf.toString('utf8', from, r.le))) return false;
+      // (a %json line: its message)
+      const j = r.labelled || !isJsonLogLine(r.buf, r.ls, r.le) ? null : parseJsonLog(r.buf.subarray(r.ls, r.le));
+      if (!re.test(j ? decodeUtf8(j.msg).text : r.buf.toString('utf8', from, r.le))) return false;
     }
     return true;
   };

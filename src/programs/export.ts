@@ -80,7 +80,7 @@ export async function exportLogs(o: ExportOptions): Promise<number> {
   const retryMax = (o.retryMax ?? 30) * 1000;
   const warn = (t: string): void => void process.stderr.write(`upkeep export: warning: ${t}\n`);
   const cursor = o.cursorFile ? loadCursor(o.cursorFile) : null;
-  const engine = new Engine(targets, lineFilter({ since, until, re }), o.cursorFile !== undefined, warn);
+  const engine = new Engine(targets, lineFilter({ since, until, re, headers: false }), o.cursorFile !== undefined, warn);
   const json = new LineFormatter({ format: 'json', conv, host, zone: () => 0, color: false, serviceWidth: 0 });
 
   const sender: Sender =

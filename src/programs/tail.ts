@@ -160,8 +160,9 @@ export async function tail(o: TailOptions): Promise<number> {
   const targets = resolveTargets(o);
   const warn = (t: string): void => void process.stderr.write(`upkeep tail: warning: ${t}\n`);
   const cursor = o.cursorFile ? loadCursor(o.cursorFile) : null;
-  const keep = lineFilter({ since, until, re });
-  const engine = new Engine(targets, keep, o.cursorFile !== undefined, warn, !!(since || until || re));
+  // %header lines: only -o raw shows them (the stored bytes as they are); the other formats skip them.
+  const keep = lineFilter({ since, until, re, headers: format === 'raw' });
+  const engine = new Engine(targets, keep, o.cursorFile !== undefined, warn, !!(since || until || re) || format !== 'raw');
   const stdout = process.stdout;
   const color = format === 'short' && stdout.isTTY === true && !process.env.NO_COLOR;
   const fmt = new LineFormatter({
