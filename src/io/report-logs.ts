@@ -1,6 +1,7 @@
 // Crash context from a service's log directory (multilog layout: `@<tai64n>.s`/`.u` archives, then
 // `current`), read line by line in order and handed to the pure ContextCollector.
-import { createReadStream, readdirSync } from 'node:fs';
+import { createReadStream, existsSync, readdirSync } from 'node:fs';
+import { createGunzip } from 'node:zlib';
 import { join } from 'node:path';
 import { ContextCollector } from '../core/report-context.js';
 import type { ExitInfo } from '../core/report.js';
@@ -13,7 +14,9 @@ export function logFiles(dir: string): string[] {
   } catch {
     return [];
   }
-  const old = names.filter((n) => /^@[0-9a-f]{24}\.[su]$/.test(n)).sort();
+  // (%gzip archives, @<stamp>.s.gz, too; a .gz next to its original is the same archive)
+  const have = new Set(names);
+  const old = names.filter((n) => /^@[0-9a-f]{24}\.[su](\.gz)?$/.test(n) && !(n.endsWith('.gz') && have.has(n.slice(0, -3)))).sort();
   if (names.includes('current')) old.push('current');
   return old.map((n) => join(dir, n));
 }
@@ -24,7 +27,8 @@ export async function collectContext(dir: string, exits: ExitInfo[], n: number):
   if (files.length === 0 || exits.length === 0) return files;
   const sorted = exits.slice().sort((a, b) => a.at - b.at);
   const c = new ContextCollector(sorted, n);
-  for (const f of files) await eachLine(f, (l) => c.line(l));
+  // (an archive compressed since it was listed is read from its .gz)
+  for (const f of files) await eachLine(!existsSync(f) && existsSync(f + '.gz') ? f + '.gz' : f, (l) => c.line(l));
   c.finish();
   return files;
 }
@@ -32,7 +36,9 @@ export async function collectContext(dir: string, exits: ExitInfo[], n: number):
 function eachLine(path: string, fn: (line: string) => void): Promise<void> {
   return new Promise((resolve) => {
     let carry: Buffer | null = null;
-    const s = createReadStream(path, { highWaterMark: 1 << 16 });
+    const file = createReadStream(path, { highWaterMark: 1 << 16 });
+    const s = path.endsWith('.gz') ? file.pipe(createGunzip()) : file;
+    if (s !== file) file.on('error', () => resolve());
     s.on('data', (c: string | Buffer) => {
       const chunk = c as Buffer;
       let buf = carry ? Buffer.concat([carry, chunk]) : chunk;
