@@ -218,8 +218,14 @@ export class LineFormatter {
     }
     const j = labelled ? null : parseJsonLog(line);
     const msg = j ? j.msg : labelled ? line.subarray(line.length > 25 ? LABEL_PREFIX : 25) : line;
+    return this.formatMessage(service, msg, stamp, exact, j?.continued === true);
+  }
+
+  /** One output line for a message (short, iso, json; `continued` marks a later piece in json). */
+  formatMessage(service: string, msg: Uint8Array, stamp: Stamp, exact: boolean, continued = false): Uint8Array {
+    const o = this.o;
     const unix = stampUnix(stamp, o.conv);
-    if (o.format === 'json') return enc.encode(this.json(service, msg, exact, stamp, unix, j?.continued === true) + '\n');
+    if (o.format === 'json') return enc.encode(this.json(service, msg, exact, stamp, unix, continued) + '\n');
     const text = decodeUtf8(msg).text;
     if (o.format === 'iso') {
       return enc.encode(`${rfc3339(unix, stamp.nano)} ${service} ${text}\n`);

@@ -3,7 +3,7 @@
 // The reading engine (targets, filters, merge, follow) is in io/logdir-read.ts, shared with `upkeep export`.
 import { hostname } from 'node:os';
 import { UsageError } from '../core/errors.js';
-import { LineFormatter, type OutputFormat, type Stamp } from '../core/logline.js';
+import { LineFormatter, type OutputFormat, type Stamp, isJsonLogLine, parseJsonLog } from '../core/logline.js';
 import { wallClock } from '../io/clock.js';
 import { loadCursor, saveCursor } from '../io/cursor-file.js';
 import {
@@ -180,11 +180,31 @@ export async function tail(o: TailOptions): Promise<number> {
     out.broken = true;
     engine.stop();
   });
+  // short/iso: the pieces of a %json line split by the logger ("continued":true) are joined into one
+  // output line. The line is held until its next line shows whether a piece follows; it is written at
+  // every flush (so the cursor never passes an unwritten line): pieces that straddle a flush (a full
+  // batch, or a -f wake-up before the logger wrote the rest) come out as separate lines.
+  const joining = format === 'short' || format === 'iso';
+  let held: { service: string; stamp: Stamp; exact: boolean; parts: Uint8Array[] } | null = null;
+  const putHeld = (): void => {
+    if (held === null) return;
+    const h = held;
+    held = null;
+    out.put(fmt.formatMessage(h.service, h.parts.length === 1 ? h.parts[0]! : Buffer.concat(h.parts), h.stamp, h.exact));
+  };
   const putLine = (service: string, line: Uint8Array, labelled: boolean, stamp: Stamp, exact = labelled): void => {
-    if (format === 'raw') out.putRaw(line);
+    if (format === 'raw') return out.putRaw(line);
+    const j = joining && !labelled && isJsonLogLine(line, 0, line.length) ? parseJsonLog(line) : null;
+    if (j?.continued && held !== null && held.service === service) {
+      held.parts.push(Buffer.from(j.msg));
+      return;
+    }
+    putHeld();
+    if (j) held = { service, stamp: { ...stamp }, exact, parts: [Buffer.from(j.msg)] };
     else out.put(fmt.format(service, line, labelled, stamp, exact));
   };
   const flush = async (): Promise<void> => {
+    putHeld();
     await out.flush(o.cursorFile !== undefined);
     if (o.cursorFile && !out.broken) saveCursor(o.cursorFile, engine.cursor(cursor));
   };
