@@ -128,6 +128,8 @@ export class DirReader {
   /** The line's stamp is exact (its label, or a JSON tai64n field), not inherited. */
   exact = false;
   buf: Buffer = Buffer.allocUnsafe(CHUNK);
+  /** `buf` as a plain Uint8Array: its subarray() is much cheaper than a Buffer's (the -o raw copy path). */
+  view: Uint8Array = new Uint8Array(this.buf.buffer, this.buf.byteOffset, this.buf.length);
   ls = 0;
   le = 0;
   labelled = false;
@@ -260,6 +262,7 @@ export class DirReader {
       const bigger = Buffer.allocUnsafe(this.buf.length * 2);
       this.buf.copy(bigger, 0, 0, this.end);
       this.buf = bigger;
+      this.view = new Uint8Array(bigger.buffer, bigger.byteOffset, bigger.length);
     }
     let n: number;
     if (this.gz === null) n = readSync(this.fd, this.buf, this.end, this.buf.length - this.end, this.bufFile + this.end);
