@@ -6,7 +6,7 @@
 // Log directories are written in multilog's layout (archives @<stamp>.s of 4 MB, then current) with
 // daemontools-convention labels, nanoseconds ending in 500 like multilog t.
 import { spawn } from 'node:child_process';
-import { appendFileSync, closeSync, mkdirSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -109,7 +109,16 @@ async function benchMerge() {
     up.push(await timed(UPKEEP, ['tail', '-o', 'raw', ...dirs]));
     sm.push(await timed('/bin/sh', ['-c', 'LC_ALL=C sort -m -s -k1,1 "$@" > /dev/null', 'sh', ...catted]));
   }
-  return { name: `merge ${MERGE_MB} MB, 4 dirs`, upkeep: median(up), peer: median(sm), peerName: 'sort -m', target: 'ratio <= 1' };
+  let lines = 0;
+  for (const f of catted) {
+    const b = readFileSync(f);
+    for (let i = b.indexOf(10); i >= 0; i = b.indexOf(10, i + 1)) lines++;
+  }
+  const ns = (ms) => ((ms * 1e6) / lines).toFixed(0);
+  return {
+    name: `merge ${MERGE_MB} MB, 4 dirs, ${lines} lines (upkeep ${ns(median(up))} ns/line, sort -m ${ns(median(sm))} ns/line, both with process start)`,
+    upkeep: median(up), peer: median(sm), peerName: 'sort -m', target: 'ratio <= 1',
+  };
 }
 
 async function benchSince() {
