@@ -826,7 +826,7 @@ const HEADER_JSON = Buffer.from('"upkeep_header":true');
 /** Is the reader's line an upkeep header line (`%header`: text, labelled or not, or JSON)? */
 export function isHeaderLine(r: DirReader): boolean {
   const from = r.labelled ? Math.min(r.ls + 26, r.le) : r.ls;
-  if (isHeaderMessage(r.buf.subarray(from, r.le))) return true;
+  if (r.buf[from] === 117 /* u */ && isHeaderMessage(r.buf.subarray(from, r.le))) return true;
   return !r.labelled && isJsonLogLine(r.buf, r.ls, r.le) && r.buf.subarray(r.ls, Math.min(r.le, r.ls + 160)).indexOf(HEADER_JSON) >= 0;
 }
 
