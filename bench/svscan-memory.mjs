@@ -4,6 +4,10 @@
 // same run. Also records the time from starting the tree to every service and logger up (status pid != 0).
 //
 //   node bench/svscan-memory.mjs [--n 100,1000] [--settle 3] [--only upkeep|daemontools] [--json FILE]
+//                                [--upkeep PATH]   (another build's bin/upkeep, for before/after figures)
+//
+// "All up": every NAME/supervise/status and NAME/log/supervise/status shows a pid, and every logger has
+// created NAME/log/main/current (its log directory is locked and open).
 //
 // Each service: run = `echo started; exec sleep 100000` (one line through the logger, so its buffers are
 // used once), logger: daemontools `log/run` = `exec multilog t ./main`; upkeep `log/script` = `t`, `./main`
@@ -17,7 +21,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const UPKEEP = join(ROOT, 'bin', 'upkeep');
+const UPKEEP = process.argv.includes('--upkeep') ? process.argv[process.argv.indexOf('--upkeep') + 1] : join(ROOT, 'bin', 'upkeep');
 
 function arg(name, dflt) {
   const i = process.argv.indexOf(`--${name}`);
@@ -68,6 +72,8 @@ function allUp(dir) {
     if (name.startsWith('.')) continue;
     if (!statusPid(join(dir, name, 'supervise', 'status'))) return false;
     if (!statusPid(join(dir, name, 'log', 'supervise', 'status'))) return false;
+    // the logger has really opened its log directory (upkeep's shared logger reports up before it has)
+    if (!existsSync(join(dir, name, 'log', 'main', 'current'))) return false;
   }
   return true;
 }

@@ -12,7 +12,7 @@
 // EPOCHREALTIME is a builtin: no fork for the stamps). The floor of the method is `while :; do ./run; done`
 // in a shell (no supervisor at all), measured the same way.
 //
-//   node bench/svscan-restart.mjs [--samples 25] [--fast 200] [--only NAME,...] [--json FILE]
+//   node bench/svscan-restart.mjs [--samples 25] [--fast 200] [--only NAME,...] [--json FILE] [--upkeep PATH]
 //
 // Sides: floor (bash loop), daemontools (Debian's supervise), upkeep-supervise, upkeep-svscan (the service has
 // a log/script logger, so an exit note goes through the shared logger before the restart), and
@@ -25,7 +25,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const UPKEEP = join(ROOT, 'bin', 'upkeep');
+const UPKEEP = process.argv.includes('--upkeep') ? process.argv[process.argv.indexOf('--upkeep') + 1] : join(ROOT, 'bin', 'upkeep');
 
 function arg(name, dflt) {
   const i = process.argv.indexOf(`--${name}`);
