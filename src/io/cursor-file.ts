@@ -1,7 +1,7 @@
 // The cursor file: read at start, replaced atomically after each batch (write F.tmp, fsync, rename),
 // so a kill -9 leaves either the old or the new cursor, never a torn one.
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { writeFileDurably } from './durable-write.js';
 import { type Cursor, CursorError, formatCursor, parseCursor } from '../core/cursor.js';
 import { FatalError } from '../core/errors.js';
 
@@ -27,27 +27,9 @@ const lastSaved = new Map<string, string>();
 export function saveCursor(path: string, c: Cursor): void {
   const text = formatCursor(c);
   if (lastSaved.get(path) === text) return;
-  const tmp = `${path}.tmp`;
   try {
-    const fd = openSync(tmp, 'w', 0o644);
-    try {
-      writeSync(fd, text);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
+    writeFileDurably(path, text, { tmp: `${path}.tmp` });
     lastSaved.set(path, text);
-    try {
-      const d = openSync(dirname(path), 'r');
-      try {
-        fsyncSync(d);
-      } finally {
-        closeSync(d);
-      }
-    } catch {
-      // directory fsync is best effort (not supported everywhere)
-    }
   } catch (e) {
     throw new FatalError(`unable to write cursor file ${path}`, e);
   }

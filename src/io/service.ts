@@ -6,6 +6,7 @@ import { accessSync, constants as FC, readFileSync, statSync } from 'node:fs';
 import { constants as OS } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describeError, FatalError } from '../core/errors.js';
+import type { ExitEvent } from '../core/journal.js';
 import { packStatus } from '../core/status.js';
 import {
   DEFAULT_POLICY,
@@ -53,20 +54,8 @@ export interface ServiceOptions {
   adopt?: { pid: number; start: number; since: number };
 }
 
-/** One ended incarnation, as the journal records it. */
-export interface ExitInfo {
-  pid: number;
-  code: number | null;
-  /** Signal name (e.g. SIGSEGV), or null. */
-  signal: string | null;
-  /** Seconds it ran. */
-  uptime: number;
-  /** An operator asked for this death (d, t, k, x, a stop of the supervisor). */
-  operator: boolean;
-  wanted: 'up' | 'down' | 'once';
-  /** The process was adopted from a killed supervisor: code and signal are unknowable (null). */
-  adopted?: boolean;
-}
+/** One ended incarnation, as the journal records it (the fields of the journal's `exit` event). */
+export type ExitInfo = Pick<ExitEvent, 'pid' | 'code' | 'signal' | 'uptime' | 'operator' | 'wanted' | 'adopted'>;
 
 export interface ServiceHooks {
   start?(pid: number): void;

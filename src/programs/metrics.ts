@@ -1,8 +1,8 @@
 // `upkeep metrics [DIR]`: restarts, up/down, backoff and logger state of every service of a tree, in
 // Prometheus text format, on stdout or atomically into a .prom file for node_exporter's textfile collector.
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { EXIT, FatalError } from '../core/errors.js';
 import { formatMetrics } from '../core/metrics.js';
+import { writeFileDurably } from '../io/durable-write.js';
 import { wallClock } from '../io/clock.js';
 import { readSamples } from '../io/metrics-read.js';
 import { treeOf } from '../io/svname.js';
@@ -42,22 +42,9 @@ export async function metrics(o: MetricsOptions): Promise<number> {
     process.stdout.write(text);
     return EXIT.OK;
   }
-  const tmp = `${o.output}.${process.pid}.tmp`;
   try {
-    const fd = openSync(tmp, 'w', 0o644);
-    try {
-      writeSync(fd, text);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, o.output);
+    writeFileDurably(o.output, text);
   } catch (e) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // not created
-    }
     throw new FatalError(`unable to write ${o.output}`, e);
   }
   return EXIT.OK;
