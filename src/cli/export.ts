@@ -1,13 +1,9 @@
 // `upkeep export`: commander definition; the work is in programs/export.ts.
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
+import { count } from './arguments.js';
 import { HELP, exportLogs } from '../programs/export.js';
 
 export { HELP };
-
-function count(v: string): number {
-  if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`not a count: ${v}`);
-  return Number(v);
-}
 
 export async function main(args: string[]): Promise<number> {
   let code = 0;
