@@ -1,6 +1,6 @@
 // `upkeep export`: commander definition; the work is in programs/export.ts.
 import { Command, Option } from 'commander';
-import { count } from './arguments.js';
+import { count } from './command.js';
 import { HELP, exportLogs } from '../programs/export.js';
 
 export { HELP };

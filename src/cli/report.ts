@@ -1,7 +1,8 @@
 // `upkeep report`: the commander definition; the work is in src/programs/report.ts.
-import { Command, Option } from 'commander';
+import { Option } from 'commander';
 import { UsageError } from '../core/errors.js';
 import { HELP, runReport } from '../programs/report.js';
+import { upkeepCommand } from './command.js';
 
 export { HELP };
 
@@ -13,7 +14,7 @@ const num = (name: string) => (v: string): number => {
 
 export async function main(args: string[]): Promise<number> {
   let code = 0;
-  const cmd = new Command('upkeep report')
+  const cmd = upkeepCommand('upkeep report', HELP)
     .description('flapping and failure reports from the restart journal')
     .argument('[inputs...]', 'service trees, journal files, or - for stdin')
     .option('--dir <dir>', 'the service tree (default $SVDIR, else /service)')
@@ -33,9 +34,6 @@ export async function main(args: string[]): Promise<number> {
     .option('--flap-low <percent>', 'weighted rule: end threshold', num('--flap-low'))
     .option('--restart-window <seconds>', 'bucket for restarts per window', num('--restart-window'))
     .option('--no-progress', 'no progress bar on stderr')
-    .helpOption('-h, --help', 'show this help')
-    .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s.replace(/^error: /, 'upkeep report: usage: ')) })
     .action(async (inputs: string[], o: Record<string, unknown>) => {
       code = await runReport({
         inputs,
@@ -58,7 +56,6 @@ export async function main(args: string[]): Promise<number> {
         progress: o.progress as boolean,
       });
     });
-  cmd.helpInformation = () => HELP;
   await cmd.parseAsync(args, { from: 'user' });
   return code;
 }

@@ -1,6 +1,6 @@
 // `upkeep tail`: commander definition; the work is in programs/tail.ts.
 import { Command, Option } from 'commander';
-import { count } from './arguments.js';
+import { count } from './command.js';
 import { HELP, tail } from '../programs/tail.js';
 
 export { HELP };

@@ -1,7 +1,7 @@
 // `upkeep wait`: the commander definition; the work is in src/programs/wait.ts.
-import { Command } from 'commander';
 import { UsageError } from '../core/errors.js';
 import { HELP, runWait, type Goal } from '../programs/wait.js';
+import { upkeepCommand } from './command.js';
 
 export { HELP };
 
@@ -9,7 +9,7 @@ const USAGE = 'upkeep wait [--dir DIR] SERVICE --up|--ready|--down [--timeout SE
 
 export async function main(args: string[]): Promise<number> {
   let code = 0;
-  const cmd = new Command('upkeep wait')
+  const cmd = upkeepCommand('upkeep wait', HELP)
     .description('wait until a service is up, ready or down')
     .argument('<service>', 'a path, or a name in --dir, $SVDIR or /service')
     .option('--dir <dir>', 'the service tree (default $SVDIR, else /service)')
@@ -17,9 +17,6 @@ export async function main(args: string[]): Promise<number> {
     .option('--ready', 'wait until it said it is ready')
     .option('--down', 'wait until it does not run')
     .option('--timeout <seconds>', 'give up after this long (exit 1)')
-    .helpOption('-h, --help', 'show this help')
-    .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s.replace(/^error: /, 'upkeep wait: usage: ')) })
     .action(async (service: string, o: { dir?: string; up?: boolean; ready?: boolean; down?: boolean; timeout?: string }) => {
       const goals = (['up', 'ready', 'down'] as Goal[]).filter((g) => o[g]);
       if (goals.length !== 1) throw new UsageError(USAGE);
@@ -30,7 +27,6 @@ export async function main(args: string[]): Promise<number> {
       }
       code = await runWait({ dir: o.dir, service, goal: goals[0]!, timeoutMs });
     });
-  cmd.helpInformation = () => HELP;
   await cmd.parseAsync(args, { from: 'user' });
   return code;
 }
