@@ -51,8 +51,9 @@ export function upkeep(args: string[], opts: SpawnOptions & { input?: Buffer | s
   return run(UPKEEP, args, opts);
 }
 
-/** Absolute path of a program on PATH (or in /usr/bin, /usr/sbin), or undefined. */
+/** Absolute path of a program on PATH (or in /usr/bin, /usr/sbin), or undefined. A name with a `/` is a path. */
 export function which(name: string): string | undefined {
+  if (name.includes('/')) return existsSync(name) ? name : undefined;
   for (const dir of [...(process.env.PATH ?? '').split(':'), '/usr/bin', '/usr/sbin', '/bin']) {
     if (dir && existsSync(join(dir, name))) return join(dir, name);
   }
