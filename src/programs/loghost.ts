@@ -327,7 +327,12 @@ export async function main(args: string[]): Promise<number> {
     })();
   };
   process.on('SIGTERM', onTerm);
+  // Nothing else may keep the event loop alive: once svscan is gone (stdin closed), a paused logger's
+  // socket is not read, and Node would exit here, closing read ends that still hold lines (and giving the
+  // services SIGPIPE). Only SIGTERM ends loghost.
+  const keepAlive = setInterval(() => {}, 1 << 30);
   await done;
+  clearInterval(keepAlive);
   process.off('SIGTERM', onTerm);
   process.stdin.destroy();
   for (const s of slots.values()) s.input?.close();

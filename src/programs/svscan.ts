@@ -210,15 +210,17 @@ async function takeOver(prev: TreeState, tree: Tree, say: (line: string) => void
     return;
   }
   const deadline = Date.now() + OLD_LOGHOST_WAIT_MS;
+  let killed = false;
+  // Until it is gone (its log directory locks with it): never two loghosts on one log directory.
   while (procAlive(h.pid, h.start)) {
-    if (Date.now() > deadline) {
+    if (!killed && Date.now() > deadline) {
       say(`svscan: warning: the previous loghost (pid ${h.pid}) did not finish in ${OLD_LOGHOST_WAIT_MS} ms: killing it`);
       try {
         process.kill(h.pid, 'SIGKILL');
       } catch {
         /* gone */
       }
-      break;
+      killed = true;
     }
     await new Promise((r) => setTimeout(r, 20));
   }

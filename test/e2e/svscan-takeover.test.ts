@@ -4,7 +4,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect } from 'vitest';
-import { itWithPeer, waitFor } from '../helpers/index.js';
+import { itWithPeer, run, upkeep, waitFor } from '../helpers/index.js';
 import { alive, checkStorm, files, journal, startScan, statusPid, track, tree, waitEvent, WRITER } from './svscan-helpers.js';
 
 function logLines(logdir: string): string[] {
@@ -16,6 +16,15 @@ function logLines(logdir: string): string[] {
     .split('\n')
     .filter((l) => l !== '')
     .map((l) => l.replace(/^@[0-9a-f]{24} /, ''));
+}
+
+/** Alive and not a zombie (an orphan's zombie may wait a while for PID 1 to reap it). */
+function running(pid: number): boolean {
+  try {
+    return !/\) [ZX] /.test(readFileSync(`/proc/${pid}/stat`, 'latin1'));
+  } catch {
+    return false;
+  }
 }
 
 function childrenOf(pid: number): number[] {
@@ -78,4 +87,66 @@ describe('svscan takeover', () => {
     const exits = journal(dir).filter((e) => e.event === 'exit');
     expect(exits.map((e) => [e.service, e.adopted, e.code])).toEqual(expect.arrayContaining([['r', true, null], ['s', true, null]]));
   });
+});
+
+describe('svscan takeover: a pipe taken from the old loghost', () => {
+  // The path where neither the service (dead) nor a log/run logger holds the pipe: only the previous
+  // svscan's loghost does. Its logger was paused (svc -p NAME/log) so lines wait in the pipe; svscan is
+  // SIGKILLed, then the service. The new svscan must take the pipe from /proc/<old loghost>/fd/N before
+  // it lets the old loghost finish (which leaves the unread lines in the pipe), or those lines are lost.
+  itWithPeer(['multilog'])('service dead, logger paused: every line waiting in the pipe is logged once by the new loghost; the old one exits first', async () => {
+    const dir = tree();
+    files(dir, {
+      's/writer.mjs': WRITER,
+      's/run': `#!/bin/sh\nexec ${process.execPath} writer.mjs\n`,
+      's/log/script': 't\ns16777215\n./main\n',
+    });
+    const first = startScan(dir);
+    await waitFor(() => logLines(join(dir, 's/log/main')).length > 200, 'logging');
+    const wpid = statusPid(join(dir, 's'));
+    const host = statusPid(join(dir, 's/log'));
+    track(wpid);
+    track(host);
+    await waitFor(() => existsSync(join(dir, '.upkeep/state.json')) && /"hostFd":\d+/.test(readFileSync(join(dir, '.upkeep/state.json'), 'utf8')), 'the pipe fd in the state file');
+    const p = await upkeep(['svc', '-p', join(dir, 's/log')]);
+    expect(p.code).toBe(0);
+    await waitEvent(dir, (e) => e.event === 'control' && e.service === 's/log' && e.command === 'p', 'the pause');
+    // the log stands still while the writer goes on into the pipe
+    const progress = (): number => Number(readFileSync(join(dir, 's/progress', String(wpid)), 'latin1'));
+    const paused = logLines(join(dir, 's/log/main')).length;
+    await waitFor(() => progress() > paused + 1000, 'a thousand lines waiting in the pipe');
+    first.proc.kill('SIGKILL');
+    await first.exited;
+    process.kill(wpid, 'SIGKILL');
+    await waitFor(() => !running(wpid), 'the writer dead');
+    const waiting = progress() - logLines(join(dir, 's/log/main')).length;
+    if (!running(host)) throw new Error(`loghost gone: ${first.stderr()}`);
+    expect(waiting).toBeGreaterThan(1000); // still in the pipe: the old loghost reads none of it
+    expect(running(host)).toBe(true);
+
+    const second = startScan(dir);
+    const started = await waitEvent(dir, (e) => e.event === 'logger-start' && e.service === 's/log' && e.pid !== host, 'the new loghost');
+    // the old loghost was gone before the new one started (the takeover waits for it)
+    expect(running(host)).toBe(false);
+    const lines = await waitFor(() => {
+      const l = logLines(join(dir, 's/log/main'));
+      return l.some((x) => x.startsWith(`${wpid} `) && Number(x.split(' ')[1]) >= progress()) && l;
+    }, 'every line of the dead writer in the log').catch((err) => {
+      const l = logLines(join(dir, 's/log/main')).filter((x) => x.startsWith(`${wpid} `));
+      throw new Error(`${String(err)}: ${l.length} lines of ${wpid}, last ${l.at(-1)}, progress ${progress()}, stderr: ${second.stderr()} ${JSON.stringify(journal(dir).slice(-12))}`);
+    });
+    // the new loghost holds the log directory's lock: Debian's multilog cannot log there meanwhile
+    const ml = await run('multilog', ['t', './main'], { cwd: join(dir, 's/log'), input: 'x\n' });
+    expect(ml.code).toBe(111);
+    expect(ml.stderr.toString()).toContain('unable to lock directory');
+    expect(journal(dir).filter((e) => e.event === 'logger-exit' && e.service === 's/log' && e.code === 111)).toEqual([]);
+    expect(statusPid(join(dir, 's/log'))).toBe(started.pid);
+
+    second.proc.kill('SIGTERM');
+    expect((await second.exited).code).toBe(0);
+    const all = logLines(join(dir, 's/log/main'));
+    const r = checkStorm(all, join(dir, 's/progress'));
+    expect(r.pids).toBe(2); // the killed writer and the one the new svscan started
+    expect(lines.filter((l) => l.startsWith(`${wpid} `)).length).toBeGreaterThanOrEqual(progress());
+  }, 30_000);
 });
