@@ -12,9 +12,20 @@
 //   {"op":"pause"|"resume","name":N}   stop/resume reading (svc -p/-c)
 //   {"op":"rotate","name":N}     svc -a
 //   {"op":"forget","name":N}     the write end is closed: read to the end, close, forget
+//   {"op":"hold","name":N,"fd":3 | "path":P}  keep a read end of a `log/run` pipe open, never read it
+//   {"op":"release","name":N}    close that held read end
 // Replies (one JSON object per line on loghost's stdout):
 //   {"event":"started","name":N}  {"event":"stopped","name":N,"code":0|111,"error"?:TEXT}
 //   {"event":"forgotten","name":N}  {"event":"added","name":N,"fd":FD}  (FD: the pipe's fd in loghost)
+//   {"event":"held","name":N,"fd":FD}
+//
+// Held read ends: a `log/run` logger reads its pipe in its own process, and svscan holds a read end too, so
+// the service never gets SIGPIPE while the logger restarts. If svscan is killed, that last read end goes
+// with it, and a logger that then dies would leave the service writing into a pipe with no reader
+// (SIGPIPE, the lines in the pipe lost). loghost survives svscan's death, so it holds (never reads) a read
+// end of every `log/run` pipe too: the service blocks on a full pipe instead, as under daemontools (where
+// supervise holds it), until a new svscan takes the pipe over and starts a logger. It costs one fd per
+// service in loghost; a tree with only `log/run` loggers runs loghost for this alone.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, writeSync, constants as C } from 'node:fs';
@@ -61,9 +72,21 @@ export function exitNoteText(info: ExitInfo, next: string): string {
 /** How long an exit note (and the restart behind it) waits for room in a full pipe. */
 const NOTE_WAIT_MS = 10_000;
 
+/** A `log/run` pipe whose read end loghost holds. */
+interface Hold {
+  pipe: LogPipe;
+  /** Its fd inside the current loghost (for the state file), once known. */
+  hostFd?: number;
+}
+
+/** A loghost that ended while it held pipes and no `log/script` logger restarts it: respawned after this. */
+const HOLD_RESPAWN_MS = 1000;
+
 export class LogHostClient implements ScriptLoggers {
   private proc: ChildProcess | undefined;
   private readonly slots = new Map<string, Slot>();
+  private readonly holds = new Map<string, Hold>();
+  private respawnTimer: NodeJS.Timeout | undefined;
   /** Per-boot token framing exit notes: no service knows it. */
   readonly token = randomBytes(12).toString('hex');
   private replyBuf = '';
@@ -74,6 +97,34 @@ export class LogHostClient implements ScriptLoggers {
 
   hostFd(name: string): number | undefined {
     return this.proc ? this.slots.get(name)?.hostFd : undefined;
+  }
+
+  heldFd(name: string): number | undefined {
+    return this.proc ? this.holds.get(name)?.hostFd : undefined;
+  }
+
+  /** loghost holds (never reads) a read end of NAME's `log/run` pipe, starting loghost if need be. */
+  hold(name: string, pipe: LogPipe): void {
+    const h = this.holds.get(name);
+    if (h?.pipe === pipe) return;
+    this.holds.set(name, { pipe });
+    if (!this.proc) {
+      try {
+        this.ensure();
+      } catch (e) {
+        this.opts.say(`svscan: warning: unable to start loghost to hold the pipe of ${name}: ${describeError(e)}`);
+        this.respawnLater();
+      }
+      return;
+    }
+    if (h) this.send({ op: 'release', name });
+    this.send({ op: 'hold', name, path: `/proc/${process.pid}/fd/${pipe.readFd}` });
+  }
+
+  /** NAME's pipe is closed: loghost closes its held read end. */
+  release(name: string): void {
+    if (!this.holds.delete(name)) return;
+    this.send({ op: 'release', name });
   }
 
   get pid(): number {
@@ -187,8 +238,9 @@ export class LogHostClient implements ScriptLoggers {
     // configure the loghost's node, and the runtime fixes of upkeep(8), RUNTIME, apply.
     const [cmd, ...pre] = this.opts.command ?? [fileURLToPath(new URL('../../bin/upkeep', import.meta.url)), 'loghost'];
     const slots = [...this.slots.values()];
+    const holds = [...this.holds];
     const proc = spawn(cmd, pre, {
-      stdio: ['pipe', 'pipe', 'inherit', ...slots.map((s) => s.pipe.readFd)],
+      stdio: ['pipe', 'pipe', 'inherit', ...slots.map((s) => s.pipe.readFd), ...holds.map(([, h]) => h.pipe.readFd)],
       cwd: this.opts.treeDir,
     });
     if (proc.pid === undefined) {
@@ -202,6 +254,10 @@ export class LogHostClient implements ScriptLoggers {
     proc.stdout!.on('data', (t: string) => this.onReplies(t));
     proc.once('exit', (code, signal) => this.onExit(proc, code, signal));
     slots.forEach((s, i) => this.sendAdd(s, 3 + i));
+    holds.forEach(([name, h], i) => {
+      h.hostFd = 3 + slots.length + i;
+      this.send({ op: 'hold', name, fd: h.hostFd });
+    });
     this.onChange();
     return proc.pid;
   }
@@ -232,6 +288,12 @@ export class LogHostClient implements ScriptLoggers {
       } catch {
         continue;
       }
+      if (r.event === 'held' && r.name !== undefined && typeof (r as { fd?: unknown }).fd === 'number') {
+        const h = this.holds.get(r.name);
+        if (h) h.hostFd = (r as { fd: number }).fd;
+        this.onChange();
+        continue;
+      }
       const s = r.name !== undefined ? this.slots.get(r.name) : undefined;
       if (!s) continue;
       if (r.event === 'stopped' && s.forgotten) {
@@ -253,6 +315,7 @@ export class LogHostClient implements ScriptLoggers {
   private onExit(proc: ChildProcess, code: number | null, signal: string | null): void {
     if (this.proc !== proc) return;
     this.proc = undefined;
+    for (const h of this.holds.values()) h.hostFd = undefined;
     const ended = [...this.slots.values()].filter((s) => s.active);
     for (const s of ended) s.active = false;
     if (!this.stopped) this.opts.say(`svscan: warning: loghost (pid ${proc.pid}) ended (${signal ?? `exit ${code}`}); its loggers restart`);
@@ -262,11 +325,28 @@ export class LogHostClient implements ScriptLoggers {
       cb?.(code, signal);
       s.forgotten?.();
     }
+    this.respawnLater();
+  }
+
+  // Pipes are held but no log/script logger restarts loghost: respawn it (once, after a pause: no spinning).
+  private respawnLater(): void {
+    if (this.stopped || this.respawnTimer || !this.holds.size) return;
+    this.respawnTimer = setTimeout(() => {
+      this.respawnTimer = undefined;
+      if (this.proc || this.stopped || !this.holds.size) return;
+      try {
+        this.ensure();
+      } catch (e) {
+        this.opts.say(`svscan: warning: unable to start loghost: ${describeError(e)}`);
+        this.respawnLater();
+      }
+    }, HOLD_RESPAWN_MS);
   }
 
   /** End of the tree: loghost is told to finish (its loggers are stopped already) and waited for. */
   async stop(): Promise<void> {
     this.stopped = true;
+    if (this.respawnTimer) clearTimeout(this.respawnTimer);
     const p = this.proc;
     if (!p) return;
     const done = new Promise<void>((r) => p.once('exit', () => r()));

@@ -1,6 +1,7 @@
 // DIR/.upkeep/state.json: what a successor needs to take over after svscan was killed (SIGKILL): for each
 // service the pid of its run and of its logger, each with its start time from /proc (so a reused pid is
-// never mistaken for ours), the pipe's fd number inside the shared logger process, and the loghost pid.
+// never mistaken for ours), the pipe's fd number inside the shared logger process (read by a log/script
+// logger, or only held for a log/run one), and the loghost pid.
 // Written atomically (state.json.new + rename) whenever a pid changes; read once at start-up.
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,6 +18,8 @@ export interface ServiceState {
   logger?: ProcRef & { kind: 'run' | 'script' };
   /** The fd of this service's pipe inside loghost (log/script). */
   hostFd?: number;
+  /** The fd of the read end loghost holds (never reads) of this service's `log/run` pipe. */
+  heldFd?: number;
 }
 
 export interface TreeState {

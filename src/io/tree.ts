@@ -44,6 +44,10 @@ export interface ScriptLoggers {
   /** For the state file: loghost's pid and the fd of NAME's pipe inside it. */
   readonly pid: number;
   hostFd(name: string): number | undefined;
+  /** The shared logger process also holds (never reads) a read end of each `log/run` pipe: see hold(). */
+  hold(name: string, pipe: LogPipe): void;
+  release(name: string): void;
+  heldFd(name: string): number | undefined;
 }
 
 export interface TreeOptions {
@@ -112,7 +116,8 @@ export class Tree {
       const sources: [number, number][] = [];
       if (runAlive) sources.push([st.run!.pid, 1]);
       if (logAlive) sources.push([st.logger!.pid, 0]);
-      if (host && st.hostFd !== undefined) sources.push([host, st.hostFd]);
+      const hostFd = st.hostFd ?? st.heldFd;
+      if (host && hostFd !== undefined) sources.push([host, hostFd]);
       for (const [pid, fd] of sources) {
         const r = openProcFifo(pid, fd, 'read');
         if (r === undefined) continue;
@@ -168,6 +173,7 @@ export class Tree {
           const lp = e.logger?.pid ?? 0;
           const ls = lp ? procStartTime(lp) : undefined;
           if (lp && ls !== undefined) st.logger = { pid: lp, start: ls, kind: 'run' };
+          st.heldFd = this.opts.scripts?.heldFd(e.name);
         } else if (e.loggerKind === 'script') {
           st.hostFd = this.opts.scripts?.hostFd(e.name);
         }
@@ -500,6 +506,9 @@ export class Tree {
     let kind: 'run' | 'script' = hasScript && !hasRun && this.opts.scripts ? 'script' : 'run';
     if (hasRun && hasScript) this.warn(name, `${name} has both run and script: log/run wins`);
     const pipe = e.pipe;
+    // svscan holds a read end, but dies with it: loghost, which survives svscan, holds one too, so that a
+    // log/run logger dying while no svscan runs never leaves the service a pipe without a reader (SIGPIPE).
+    if (kind === 'run') this.opts.scripts?.hold(e.name, pipe);
     const adoptRec = this.adoptable.get(e.name)?.logger;
     if (adoptRec) this.adoptable.get(e.name)!.logger = undefined;
     const adopt = kind === 'run' && adoptRec ? { pid: adoptRec.pid, start: adoptRec.start, since: this.opts.clock.nowMicros() } : undefined;
@@ -614,6 +623,7 @@ export class Tree {
       lg?.control('x'); // multilog exits at the end of its input; supervision ends with it
     }
     if (lg) await lg.done;
+    this.opts.scripts?.release(e.name);
     pipe.close();
     e.pipe = undefined;
   }

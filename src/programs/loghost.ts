@@ -3,7 +3,7 @@
 // /proc/<svscan>/fd/N path) on the event loop. Driven by svscan over stdin, replies on stdout: the protocol
 // is described in src/io/loghost-client.ts. Exit notes: svscan writes `\0UPKEEP-<token>\0<text>\n` into a
 // pipe after a death; loghost ends a pending partial line first and logs the text as its own line.
-import { constants as C, openSync, writeSync } from 'node:fs';
+import { closeSync, constants as C, openSync, writeSync } from 'node:fs';
 import { EXIT, FatalError, describeError } from '../core/errors.js';
 import { parseScript } from '../core/script.js';
 import { wallClock } from '../io/clock.js';
@@ -39,6 +39,16 @@ interface Slot {
 
 const clock = wallClock();
 const slots = new Map<string, Slot>();
+/** Read ends of `log/run` pipes, held (never read) so that no service gets SIGPIPE while svscan is dead. */
+const holds = new Map<string, number>();
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    /* closed */
+  }
+}
 
 function reply(msg: object): void {
   process.stdout.write(`${JSON.stringify(msg)}\n`);
@@ -276,6 +286,26 @@ function handle(r: Request): void {
         if (s.logger && !s.stopping) s.input?.resume();
       }
       return;
+    case 'hold': {
+      let fd: number;
+      try {
+        fd = r.fd ?? openSync(r.path!, C.O_RDONLY | C.O_NONBLOCK);
+      } catch (e) {
+        toStderr(Buffer.from(`loghost: warning: unable to hold the pipe of ${r.name}: ${describeError(e)}\n`));
+        return;
+      }
+      const old = holds.get(r.name);
+      if (old !== undefined && old !== fd) closeQuietly(old);
+      holds.set(r.name, fd);
+      reply({ event: 'held', name: r.name, fd });
+      return;
+    }
+    case 'release': {
+      const fd = holds.get(r.name);
+      holds.delete(r.name);
+      if (fd !== undefined) closeQuietly(fd);
+      return;
+    }
     case 'rotate':
       s?.logger?.rotateNow();
       return;

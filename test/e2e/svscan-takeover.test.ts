@@ -5,6 +5,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect } from 'vitest';
 import { itWithPeer, run, upkeep, waitFor } from '../helpers/index.js';
+import { readState } from '../../src/io/state.js';
 import { alive, checkStorm, files, journal, startScan, statusPid, track, tree, waitEvent, WRITER } from './svscan-helpers.js';
 
 function logLines(logdir: string): string[] {
@@ -148,5 +149,55 @@ describe('svscan takeover: a pipe taken from the old loghost', () => {
     const r = checkStorm(all, join(dir, 's/progress'));
     expect(r.pids).toBe(2); // the killed writer and the one the new svscan started
     expect(lines.filter((l) => l.startsWith(`${wpid} `)).length).toBeGreaterThanOrEqual(progress());
+  }, 30_000);
+});
+
+describe('svscan takeover: a log/run logger that dies while no svscan runs', () => {
+  // daemontools: supervise (alive) holds the pipe's read end, so the service blocks on a full pipe.
+  // upkeep: svscan holds one but died; loghost (which survives svscan) holds one too, never reading it.
+  itWithPeer(['multilog'])('the service blocks instead of dying of SIGPIPE; the new svscan adopts it, starts a logger, every line arrives once', async () => {
+    const dir = tree();
+    files(dir, {
+      'r/writer.mjs': WRITER,
+      'r/run': `#!/bin/sh\nexec ${process.execPath} writer.mjs\n`,
+      'r/log/run': '#!/bin/sh\necho $$ >> ../logger-pids\nexec multilog t s16777215 ./main\n',
+    });
+    const first = startScan(dir);
+    await waitFor(() => logLines(join(dir, 'r/log/main')).length > 200, 'logging');
+    const wpid = statusPid(join(dir, 'r'));
+    const lpid = statusPid(join(dir, 'r/log'));
+    track(wpid);
+    await waitFor(() => {
+      const st = existsSync(join(dir, '.upkeep/state.json')) ? readState(join(dir, '.upkeep')) : undefined;
+      return st?.loghost !== undefined && st.services.r?.heldFd !== undefined && st.services.r.logger?.pid === lpid;
+    }, 'loghost holding the pipe, in the state file');
+    const host = readState(join(dir, '.upkeep'))!.loghost!.pid;
+    track(host);
+    first.proc.kill('SIGKILL');
+    await first.exited;
+    process.kill(lpid, 'SIGTERM'); // multilog finishes its line and exits: what it has not read stays in the pipe
+    await waitFor(() => !running(lpid), 'the logger gone');
+    const progress = (): number => Number(readFileSync(join(dir, 'r/progress', String(wpid)), 'latin1'));
+    const at = progress();
+    // the writer goes on until the pipe is full, then blocks in write(2): no SIGPIPE, no EPIPE
+    await waitFor(() => progress() > at + 300, 'the writer writing on with no logger');
+    await waitFor(() => running(wpid) && /pipe_write/.test(readFileSync(`/proc/${wpid}/wchan`, 'latin1')), 'the writer blocked on the full pipe');
+    expect(running(wpid)).toBe(true);
+
+    const second = startScan(dir);
+    await waitEvent(dir, (e) => e.event === 'warning' && e.service === 'r' && /adopted r \(pid/.test(String(e.msg)), 'r adopted');
+    await waitEvent(dir, (e) => e.event === 'logger-start' && e.service === 'r/log' && e.pid !== lpid, 'a new logger');
+    const now = progress();
+    await waitFor(() => logLines(join(dir, 'r/log/main')).length > now + 100, 'the writer unblocked and logged again');
+    await waitFor(() => !running(host), 'the old loghost gone');
+    expect(statusPid(join(dir, 'r'))).toBe(wpid);
+
+    second.proc.kill('SIGTERM');
+    expect((await second.exited).code).toBe(0);
+    const lines = logLines(join(dir, 'r/log/main'));
+    expect(checkStorm(lines, join(dir, 'r/progress')).pids).toBe(1);
+    expect(lines.filter((l) => / END \d+$/.test(l))).toHaveLength(1);
+    expect(readFileSync(join(dir, 'r/pids'), 'latin1').trim().split('\n')).toHaveLength(1);
+    expect(readFileSync(join(dir, 'r/logger-pids'), 'latin1').trim().split('\n')).toHaveLength(2);
   }, 30_000);
 });
