@@ -16,11 +16,13 @@
 import { spawnSync } from 'node:child_process';
 import { closeSync, constants as FC, openSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { getSystemErrorName } from 'node:util';
 import { describeError } from '../core/errors.js';
 import { mkfifosSync } from './fifo.js';
 
 interface RawHandle {
   fd: number;
+  getsockname(out: object): number;
   bind(host: string, port: number): number;
   bind6(host: string, port: number, flags: number): number;
   close(): void;
@@ -40,6 +42,9 @@ export function bindListening(spec: string): RawHandle {
     const { TCP, constants } = b.binding('tcp_wrap') as { TCP: new (t: number) => RawHandle; constants: { SERVER: number } };
     h = new TCP(constants.SERVER);
     err = host.includes(':') ? h.bind6(host, Number(m[2]), 0) : h.bind(host, Number(m[2]));
+    // libuv defers EADDRINUSE from bind(2) to the next call (uv__tcp_bind's delayed_error), and listen(2) on
+    // the socket that failed to bind would pick a random port: ask for it now.
+    if (err === 0) err = h.getsockname({});
   } else if (spec.startsWith('unix:/')) {
     const path = spec.slice(5);
     try {
@@ -53,7 +58,8 @@ export function bindListening(spec: string): RawHandle {
   } else throw new Error(`not a listen spec: ${spec}`);
   if (err !== 0) {
     h.close();
-    throw Object.assign(new Error(`unable to bind ${spec}`), { code: errName(err) });
+    const code = errName(err);
+    throw Object.assign(new Error(`unable to bind ${spec}: ${BIND_TEXT[code] ?? code}`), { code });
   }
   const r = spawnSync(process.execPath, ['-e', LISTEN_HELPER], { stdio: ['ignore', 'ignore', 'pipe', h.fd] });
   if (r.status !== 0) {
@@ -63,10 +69,15 @@ export function bindListening(spec: string): RawHandle {
   return h;
 }
 
+const BIND_TEXT: Record<string, string> = {
+  EADDRINUSE: 'address already in use',
+  EADDRNOTAVAIL: 'address not available',
+  EACCES: 'access denied',
+};
+
 function errName(err: number): string {
-  const u = process as unknown as { binding(n: string): { errname?(e: number): string } };
   try {
-    return u.binding('uv').errname?.(err) ?? String(err);
+    return getSystemErrorName(err);
   } catch {
     return String(err);
   }
@@ -112,7 +123,9 @@ export class HeldFds {
         try {
           s = { h: bindListening(spec), users: new Set() };
         } catch (e) {
-          throw new Error(`unable to listen on ${spec}: ${describeError(e)}`);
+          const code = (e as NodeJS.ErrnoException).code;
+          const why = code && BIND_TEXT[code] ? BIND_TEXT[code] : describeError(e);
+          throw Object.assign(new Error(`unable to listen on ${spec}: ${why}`), { code, spec });
         }
         this.sockets.set(spec, s);
       }
@@ -163,5 +176,59 @@ export class HeldFds {
       }
     }
     this.pipes.clear();
+  }
+}
+
+/** First and longest pause between two bind attempts while an adopted process holds the address. */
+export const REBIND_MIN_MS = 100;
+export const REBIND_MAX_MS = 5000;
+
+/**
+ * After a takeover, the adopted service still holds its listening socket (svscan's own copy died with the
+ * previous svscan), so binding the address again fails until it is gone. `attempt` binds (true: done);
+ * it is tried after a backoff doubling from REBIND_MIN_MS up to REBIND_MAX_MS (never a busy loop), and at
+ * once on now() (the adopted process has exited, which is when the address becomes free).
+ */
+export class Rebind {
+  private timer: NodeJS.Timeout | undefined;
+  private delay = REBIND_MIN_MS;
+  private over = false;
+
+  constructor(private readonly attempt: () => boolean) {
+    this.schedule();
+  }
+
+  get settled(): boolean {
+    return this.over;
+  }
+
+  now(): void {
+    if (this.over) return;
+    this.clear();
+    this.delay = REBIND_MIN_MS;
+    this.tick();
+  }
+
+  cancel(): void {
+    this.over = true;
+    this.clear();
+  }
+
+  private tick(): void {
+    if (this.attempt()) this.over = true;
+    else if (!this.over) this.schedule();
+  }
+
+  private schedule(): void {
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.tick();
+    }, this.delay);
+    this.delay = Math.min(this.delay * 2, REBIND_MAX_MS);
+  }
+
+  private clear(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
   }
 }

@@ -93,7 +93,7 @@ export class Service {
   readonly name: string;
   private readonly abs: string;
   private readonly clock: Clock;
-  private readonly stdio: StdioOptions;
+  private stdio: StdioOptions;
   private readonly warnLine: (line: string) => void;
   private readonly svdir: SuperviseDir;
   private readonly policyOverride: Partial<Policy>;
@@ -194,6 +194,11 @@ export class Service {
         if (this.st && this.st.phase !== 'exited') this.dispatch({ type: 'terminate', now: this.clock.nowMicros() });
       }, killAfterMs);
     }
+  }
+
+  /** The next starts get these fds (svscan: held sockets bound again after a takeover). */
+  setStdio(stdio: StdioOptions): void {
+    this.stdio = stdio;
   }
 
   /** Sends control bytes as if they had been written to supervise/control. */

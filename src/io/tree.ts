@@ -14,7 +14,7 @@ import type { Clock } from './clock.js';
 import { deploy, rollback } from './deploy.js';
 import { mkfifosSync } from './fifo.js';
 import type { Journal } from './journal.js';
-import type { HeldFds, ServiceFds } from './held-fds.js';
+import { Rebind, type HeldFds, type ServiceFds } from './held-fds.js';
 import { createLogPipes, logPipeOf, type LogPipe } from './logpipe.js';
 import { openProcFifo, procAlive, procStartTime } from './proc.js';
 import { scanTree } from './scandir.js';
@@ -336,16 +336,25 @@ export class Tree {
         ? ['ignore', e.pipe.writeFd, stderrToLog(dir) ? e.pipe.writeFd : 'inherit']
         : ['ignore', 'inherit', 'inherit'];
     let held: ServiceFds = { fds: [], listen: 0 };
+    const adopt = this.adoptable.get(name)?.run;
+    let busy: unknown;
     try {
       if (this.opts.held) held = this.opts.held.forService(name, dir);
     } catch (err) {
-      this.warn(name, `unable to supervise ${name}: ${describeError(err)}`);
-      this.known.delete(name); // the next scan tries again
-      return;
+      // Takeover: the adopted process still holds the listening socket (svscan's own copy died with the
+      // previous svscan). It goes on serving; svscan binds again once it can (below).
+      if (adopt && isAddrInUse(err) && procAlive(adopt.pid, adopt.start)) busy = err;
+      else {
+        this.warn(name, `unable to supervise ${name}: ${describeError(err)}`);
+        this.known.delete(name); // the next scan tries again
+        return;
+      }
     }
+    const base = [...(stdio as unknown[])];
     if (held.fds.length) (stdio as unknown[]).push(...held.fds);
-    const adopt = this.adoptable.get(name)?.run;
     if (adopt) this.adoptable.get(name)!.run = undefined;
+    let rebind: Rebind | undefined;
+    let unhold: (() => void) | undefined;
     const svc = new Service({
       dir,
       name,
@@ -377,6 +386,10 @@ export class Tree {
         },
         exit: (info) => {
           this.j({ event: 'exit', service: name, ...info });
+          if (rebind && !rebind.settled) {
+            unhold ??= svc.hold(); // the next start waits for the socket
+            rebind.now(); // the adopted process is gone: its socket with it, normally
+          }
           this.stat(e, dir, (st) => {
             const { pid, code, signal, uptime } = info;
             st.lastExit = { pid, code, signal, uptime, at: this.opts.clock.nowMicros() / 1e6 };
@@ -402,9 +415,30 @@ export class Tree {
       },
     });
     e.svc = svc;
+    if (busy !== undefined) {
+      const held2 = this.opts.held!;
+      this.warn(name, `${describeError(busy)}: the adopted ${name} (pid ${adopt!.pid}) still holds it and serves it; svscan listens again once that process has exited, then starts ${name} with the held socket`);
+      rebind = new Rebind(() => {
+        try {
+          held = held2.forService(name, dir);
+        } catch {
+          return false;
+        }
+        svc.setStdio([...base, ...held.fds] as StdioOptions);
+        this.j({ event: 'warning', service: name, msg: `listening again on the sockets of ${name}: its next start gets them` });
+        unhold?.();
+        unhold = undefined;
+        return true;
+      });
+      void svc.done.then(() => {
+        rebind?.cancel();
+        unhold?.();
+      });
+    }
     try {
       await svc.start();
     } catch (err) {
+      rebind?.cancel();
       e.svc = undefined;
       this.known.delete(name); // the next scan tries again
       this.warn(name, `unable to supervise ${name}: ${describeError(err)}`);
@@ -708,6 +742,10 @@ export class Tree {
       return undefined;
     }
   }
+}
+
+function isAddrInUse(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException | undefined)?.code === 'EADDRINUSE';
 }
 
 function closeFd(fd: number): void {

@@ -1,9 +1,10 @@
 // svscan SIGKILLed, a new one takes over: the running services and log/run loggers are adopted (never a
 // second instance), the old loghost finishes its lines and exits, and every line written throughout is in
 // the logs exactly once.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
 import { join } from 'node:path';
-import { describe, expect } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { itWithPeer, run, upkeep, waitFor } from '../helpers/index.js';
 import { readState } from '../../src/io/state.js';
 import { alive, checkStorm, files, journal, startScan, statusPid, track, tree, waitEvent, WRITER } from './svscan-helpers.js';
@@ -199,5 +200,94 @@ describe('svscan takeover: a log/run logger that dies while no svscan runs', () 
     expect(lines.filter((l) => / END \d+$/.test(l))).toHaveLength(1);
     expect(readFileSync(join(dir, 'r/pids'), 'latin1').trim().split('\n')).toHaveLength(1);
     expect(readFileSync(join(dir, 'r/logger-pids'), 'latin1').trim().split('\n')).toHaveLength(2);
+  }, 30_000);
+});
+
+const SERVER = `import net from 'node:net';
+if (process.env.LISTEN_FDS !== '1' || process.env.LISTEN_PID !== String(process.pid)) process.exit(1);
+const s = net.createServer((c) => c.end(process.pid + '\\n')).listen({ fd: 3 });
+process.on('SIGTERM', () => s.close(() => process.exit(0)));
+`;
+
+function freePort(): Promise<number> {
+  return new Promise((r) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => r(p));
+    });
+  });
+}
+
+/** One connection: the reply line, or the error code. */
+function ask(port: number): Promise<string> {
+  return new Promise((r) => {
+    const c = createConnection(port, '127.0.0.1');
+    let buf = '';
+    c.setEncoding('utf8');
+    c.on('data', (t: string) => (buf += t));
+    c.on('end', () => r(buf.trim()));
+    c.on('error', (e: NodeJS.ErrnoException) => r(e.code ?? 'error'));
+  });
+}
+
+/** utime + stime of PID, in clock ticks. */
+function cpuTicks(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'latin1').slice(readFileSync(`/proc/${pid}/stat`, 'latin1').lastIndexOf(')') + 2).split(' ');
+  return Number(f[11]) + Number(f[12]);
+}
+
+function socketInodes(pid: number): Set<string> {
+  const out = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const l = readlinkSync(`/proc/${pid}/fd/${fd}`);
+      if (l.startsWith('socket:')) out.add(l);
+    } catch {
+      /* closed meanwhile */
+    }
+  }
+  return out;
+}
+
+describe('svscan takeover: a held listening socket (listen)', () => {
+  it('the adopted service keeps serving; once it exits, the new svscan listens again and starts the next instance with the held socket', async () => {
+    const dir = tree();
+    const port = await freePort();
+    files(dir, {
+      'web/server.mjs': SERVER,
+      'web/run': `#!/bin/sh\nLISTEN_PID=$$ exec ${process.execPath} server.mjs\n`,
+      'web/listen': `tcp:127.0.0.1:${port}\n`,
+    });
+    const first = startScan(dir);
+    const pid1 = Number((await waitEvent(dir, (e) => e.event === 'start' && e.service === 'web', 'web started')).pid);
+    track(pid1);
+    expect(await ask(port)).toBe(String(pid1));
+    await waitFor(() => readState(join(dir, '.upkeep'))?.services.web?.run?.pid === pid1, 'the state file');
+    first.proc.kill('SIGKILL');
+    await first.exited;
+    expect(await ask(port)).toBe(String(pid1)); // served while no svscan runs
+
+    const second = startScan(dir);
+    await waitEvent(dir, (e) => e.event === 'warning' && e.service === 'web' && /adopted web \(pid/.test(String(e.msg)), 'web adopted');
+    await waitEvent(dir, (e) => e.event === 'warning' && e.service === 'web' && /address already in use: the adopted web/.test(String(e.msg)), 'the wait for the socket');
+    expect(await ask(port)).toBe(String(pid1)); // the adopted one goes on serving
+    // waiting costs nothing: no busy loop (a spin would take ~100 ticks a second)
+    const t0 = cpuTicks(second.proc.pid!);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(cpuTicks(second.proc.pid!) - t0).toBeLessThan(15);
+
+    process.kill(pid1, 'SIGTERM');
+    const pid2 = Number((await waitEvent(dir, (e) => e.event === 'start' && e.service === 'web' && e.pid !== pid1, 'the next instance')).pid);
+    track(pid2);
+    expect(await ask(port)).toBe(String(pid2));
+    // its fd 3 is the socket the new svscan holds (so restarts refuse no connection again)
+    const fd3 = readlinkSync(`/proc/${pid2}/fd/3`);
+    expect(socketInodes(second.proc.pid!).has(fd3)).toBe(true);
+    expect(journal(dir).some((e) => e.event === 'warning' && e.service === 'web' && /listening again/.test(String(e.msg)))).toBe(true);
+    // one warning line while waiting
+    expect(second.stderr().split('\n').filter((l) => l.includes('address already in use'))).toHaveLength(1);
+    expect(second.proc.exitCode).toBe(null);
+    second.proc.kill('SIGTERM');
+    expect((await second.exited).code).toBe(0);
   }, 30_000);
 });
