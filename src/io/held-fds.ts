@@ -20,7 +20,8 @@ import { getSystemErrorName } from 'node:util';
 import { describeError } from '../core/errors.js';
 import { mkfifosSync } from './fifo.js';
 
-interface RawHandle {
+/** A bare libuv TCP or Pipe handle: the fd, held, never watched (no accept in this process). */
+export interface RawHandle {
   fd: number;
   getsockname(out: object): number;
   bind(host: string, port: number): number;
@@ -152,6 +153,17 @@ export class HeldFds {
     }
     this.pipes.set(name, p);
     return p;
+  }
+
+  /** A socket for SPEC is held already. */
+  has(spec: string): boolean {
+    return this.sockets.has(spec);
+  }
+
+  /** Takeover: SPEC's socket, taken back from an adopted service (io/take-sockets.ts), is held from now on. */
+  adopt(spec: string, h: RawHandle): void {
+    if (this.sockets.has(spec)) h.close();
+    else this.sockets.set(spec, { h, users: new Set() });
   }
 
   /** NAME is gone: sockets no other service names are closed. */

@@ -14,7 +14,8 @@ import type { Clock } from './clock.js';
 import { deploy, rollback } from './deploy.js';
 import { mkfifosSync } from './fifo.js';
 import type { Journal } from './journal.js';
-import { Rebind, type HeldFds, type ServiceFds } from './held-fds.js';
+import { readFdSettings, Rebind, type HeldFds, type ServiceFds } from './held-fds.js';
+import { takeListening } from './take-sockets.js';
 import { createLogPipes, logPipeOf, type LogPipe } from './logpipe.js';
 import { openProcFifo, procAlive, procStartTime } from './proc.js';
 import { scanTree } from './scandir.js';
@@ -133,6 +134,33 @@ export class Tree {
         target: st.target,
         run: runAlive ? st.run : undefined,
         logger: logAlive ? st.logger : undefined,
+      });
+    }
+  }
+
+  /**
+   * Takeover, after takeOver(): the listening sockets (`listen`) of the adopted services, taken back from
+   * them, so the next start of each gets the very socket it had and no connection is ever refused. Where
+   * that fails, startService binds again once the adopted process has exited (Rebind).
+   */
+  async recoverSockets(): Promise<void> {
+    const held = this.opts.held;
+    if (!held) return;
+    for (const [name, st] of this.adoptable) {
+      if (!st.run) continue;
+      let specs: string[];
+      try {
+        specs = readFdSettings(st.target).listen;
+      } catch {
+        continue;
+      }
+      if (!specs.length || specs.every((s) => held.has(s))) continue;
+      const got = await takeListening(st.run.pid, specs);
+      specs.forEach((spec, i) => {
+        const h = got[i];
+        if (!h) return;
+        held.adopt(spec, h);
+        this.j({ event: 'warning', service: name, msg: `took ${spec} back from the adopted ${name} (pid ${st.run!.pid}): held again` });
       });
     }
   }

@@ -203,9 +203,10 @@ describe('svscan takeover: a log/run logger that dies while no svscan runs', () 
   }, 30_000);
 });
 
+// The socket is on fd 3 (LISTEN_FDS), or on $FD where the run script moved it.
 const SERVER = `import net from 'node:net';
 if (process.env.LISTEN_FDS !== '1' || process.env.LISTEN_PID !== String(process.pid)) process.exit(1);
-const s = net.createServer((c) => c.end(process.pid + '\\n')).listen({ fd: 3 });
+const s = net.createServer((c) => c.end(process.pid + '\\n')).listen({ fd: Number(process.env.FD ?? 3) });
 process.on('SIGTERM', () => s.close(() => process.exit(0)));
 `;
 
@@ -249,26 +250,53 @@ function socketInodes(pid: number): Set<string> {
   return out;
 }
 
-describe('svscan takeover: a held listening socket (listen)', () => {
-  it('the adopted service keeps serving; once it exits, the new svscan listens again and starts the next instance with the held socket', async () => {
-    const dir = tree();
-    const port = await freePort();
-    files(dir, {
-      'web/server.mjs': SERVER,
-      'web/run': `#!/bin/sh\nLISTEN_PID=$$ exec ${process.execPath} server.mjs\n`,
-      'web/listen': `tcp:127.0.0.1:${port}\n`,
-    });
-    const first = startScan(dir);
-    const pid1 = Number((await waitEvent(dir, (e) => e.event === 'start' && e.service === 'web', 'web started')).pid);
-    track(pid1);
-    expect(await ask(port)).toBe(String(pid1));
-    await waitFor(() => readState(join(dir, '.upkeep'))?.services.web?.run?.pid === pid1, 'the state file');
-    first.proc.kill('SIGKILL');
-    await first.exited;
-    expect(await ask(port)).toBe(String(pid1)); // served while no svscan runs
+/** Starts svscan on a tree with `web` (a TCP server on a held socket), SIGKILLs it, starts a second one. */
+async function webTakeover(run: string): Promise<{ dir: string; port: number; pid1: number; second: ReturnType<typeof startScan> }> {
+  const dir = tree();
+  const port = await freePort();
+  files(dir, { 'web/server.mjs': SERVER, 'web/run': run, 'web/listen': `tcp:127.0.0.1:${port}\n` });
+  const first = startScan(dir);
+  const pid1 = Number((await waitEvent(dir, (e) => e.event === 'start' && e.service === 'web', 'web started')).pid);
+  track(pid1);
+  expect(await ask(port)).toBe(String(pid1));
+  await waitFor(() => readState(join(dir, '.upkeep'))?.services.web?.run?.pid === pid1, 'the state file');
+  first.proc.kill('SIGKILL');
+  await first.exited;
+  expect(await ask(port)).toBe(String(pid1)); // served while no svscan runs
+  const second = startScan(dir);
+  await waitEvent(dir, (e) => e.event === 'warning' && e.service === 'web' && /adopted web \(pid/.test(String(e.msg)), 'web adopted');
+  return { dir, port, pid1, second };
+}
 
-    const second = startScan(dir);
-    await waitEvent(dir, (e) => e.event === 'warning' && e.service === 'web' && /adopted web \(pid/.test(String(e.msg)), 'web adopted');
+describe('svscan takeover: held listening sockets (listen)', () => {
+  it('the socket is taken back from the adopted service (pidfd_getfd): its death and restart refuse no connection', async () => {
+    const { dir, port, pid1, second } = await webTakeover(`#!/bin/sh\nLISTEN_PID=$$ exec ${process.execPath} server.mjs\n`);
+    await waitEvent(dir, (e) => e.event === 'warning' && e.service === 'web' && /took tcp:127\.0\.0\.1:\d+ back from the adopted web/.test(String(e.msg)), 'the socket taken back');
+    // the new svscan holds the very socket the adopted service listens on
+    expect(socketInodes(second.proc.pid!).has(readlinkSync(`/proc/${pid1}/fd/3`))).toBe(true);
+    let stop = false;
+    const results: string[] = [];
+    const hammer = async (): Promise<void> => {
+      while (!stop) results.push(await ask(port));
+    };
+    const workers = Array.from({ length: 4 }, () => hammer());
+    await waitFor(() => results.length > 20, 'connections served');
+    process.kill(pid1, 'SIGTERM');
+    const pid2 = Number((await waitEvent(dir, (e) => e.event === 'start' && e.service === 'web' && e.pid !== pid1, 'the next instance')).pid);
+    track(pid2);
+    await waitFor(() => results.filter((r) => r === String(pid2)).length > 20, 'connections served by the next instance');
+    stop = true;
+    await Promise.all(workers);
+    expect(results.filter((r) => r !== String(pid1) && r !== String(pid2))).toEqual([]); // no ECONNREFUSED, nothing else
+    expect(socketInodes(second.proc.pid!).has(readlinkSync(`/proc/${pid2}/fd/3`))).toBe(true);
+    expect(second.stderr()).not.toContain('address already in use');
+    second.proc.kill('SIGTERM');
+    expect((await second.exited).code).toBe(0);
+  }, 30_000);
+
+  it('where it cannot be taken back, the adopted service keeps serving; once it exits, the new svscan listens again and starts the next instance with the held socket', async () => {
+    // The run script moves the socket from fd 3 to fd 5: fd 3 of the adopted process is no socket to take.
+    const { dir, port, pid1, second } = await webTakeover(`#!/bin/sh\nexec 5<&3 3<&-\nFD=5 LISTEN_PID=$$ exec ${process.execPath} server.mjs\n`);
     await waitEvent(dir, (e) => e.event === 'warning' && e.service === 'web' && /address already in use: the adopted web/.test(String(e.msg)), 'the wait for the socket');
     expect(await ask(port)).toBe(String(pid1)); // the adopted one goes on serving
     // waiting costs nothing: no busy loop (a spin would take ~100 ticks a second)
@@ -280,9 +308,8 @@ describe('svscan takeover: a held listening socket (listen)', () => {
     const pid2 = Number((await waitEvent(dir, (e) => e.event === 'start' && e.service === 'web' && e.pid !== pid1, 'the next instance')).pid);
     track(pid2);
     expect(await ask(port)).toBe(String(pid2));
-    // its fd 3 is the socket the new svscan holds (so restarts refuse no connection again)
-    const fd3 = readlinkSync(`/proc/${pid2}/fd/3`);
-    expect(socketInodes(second.proc.pid!).has(fd3)).toBe(true);
+    // its socket is the one the new svscan holds (so restarts refuse no connection again)
+    expect(socketInodes(second.proc.pid!).has(readlinkSync(`/proc/${pid2}/fd/5`))).toBe(true);
     expect(journal(dir).some((e) => e.event === 'warning' && e.service === 'web' && /listening again/.test(String(e.msg)))).toBe(true);
     // one warning line while waiting
     expect(second.stderr().split('\n').filter((l) => l.includes('address already in use'))).toHaveLength(1);
