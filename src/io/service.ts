@@ -52,6 +52,11 @@ export interface ServiceOptions {
    * exit status is unknowable, so the exit is reported with code and signal null).
    */
   adopt?: { pid: number; start: number; since: number };
+  /**
+   * What a killed supervisor was told (svc -d, svc -o), carried over by a takeover: it overrides `down`.
+   * A process that is adopted runs anyway, and is then told again (`d`: TERM, CONT; `o`: no restart).
+   */
+  want?: 'down' | 'once';
 }
 
 /** One ended incarnation, as the journal records it (the fields of the journal's `exit` event). */
@@ -70,6 +75,8 @@ export interface ServiceHooks {
   control?(letter: string): void;
   /** The spawned child of a start (svscan: a controller service's stdin and stdout pipes). */
   child?(child: ChildProcess): void;
+  /** A control letter changed what the service is wanted to do (up, down, once). */
+  want?(want: State['want']): void;
   /** The finish script ended (or was killed after timeout-finish). */
   finished?(code: number | null, signal: string | null): void;
 }
@@ -110,6 +117,7 @@ export class Service {
   private spawnPending = false;
   private stopTimer: NodeJS.Timeout | undefined;
   private adoptee: ServiceOptions['adopt'];
+  private readonly carried: ServiceOptions['want'];
   private pollTimer: NodeJS.Timeout | undefined;
   private adoptedPid = 0;
   private st: State | undefined;
@@ -134,6 +142,7 @@ export class Service {
     this.prepare = opts.prepare;
     this.runFinish = opts.finish ?? false;
     this.adoptee = opts.adopt;
+    this.carried = opts.want;
     this.svdir = new SuperviseDir(this.abs, this.name);
     this.done = new Promise((r) => (this.resolveDone = r));
   }
@@ -171,14 +180,17 @@ export class Service {
         (err) => this.warn(`unable to read ${this.name}/supervise/control: ${describeError(err)}`),
       );
       // An adopted process runs: it is supervised as running, whatever `down` says.
-      this.st = initialState(this.clock.nowMicros(), downFile && !this.adoptee, policy);
+      const down = this.carried !== undefined ? true : downFile;
+      this.st = initialState(this.clock.nowMicros(), down && !this.adoptee, policy);
       this.writeStatus(this.st);
       this.svdir.openOk();
     } catch (err) {
       this.svdir.close();
       throw err;
     }
+    const adopting = this.adoptee !== undefined;
     this.dispatch({ type: 'boot', now: this.clock.nowMicros() });
+    if (adopting && this.carried && this.st.pid !== 0) this.controlByte(this.carried === 'down' ? 0x64 : 0x6f);
   }
 
   /**
@@ -220,7 +232,9 @@ export class Service {
     if (!this.st) return;
     // d, t, k, x (and i, h, a, which may kill too) on a running process: an exit that follows was asked for.
     if (this.st.pid !== 0 && 'dtkxiha'.includes(String.fromCharCode(byte))) this.asked = true;
+    const want = this.st.want;
     this.dispatch({ type: 'control', byte, now: this.clock.nowMicros() });
+    if (this.st.want !== want) this.hooks.want?.(this.st.want);
   }
 
   private readServicePolicy(): Partial<Policy> {

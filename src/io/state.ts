@@ -20,6 +20,9 @@ export interface ServiceState {
   hostFd?: number;
   /** The fd of the read end loghost holds (never reads) of this service's `log/run` pipe. */
   heldFd?: number;
+  /** svc -d / svc -o given to the service and to its logger (absent: wanted up). */
+  want?: 'down' | 'once';
+  logWant?: 'down' | 'once';
 }
 
 export interface TreeState {

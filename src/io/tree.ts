@@ -134,6 +134,8 @@ export class Tree {
         target: st.target,
         run: runAlive ? st.run : undefined,
         logger: logAlive ? st.logger : undefined,
+        want: st.want,
+        logWant: st.logWant,
       });
     }
   }
@@ -194,6 +196,10 @@ export class Tree {
       const services: Record<string, ServiceState> = {};
       for (const e of this.entries.values()) {
         const st: ServiceState = { target: e.target };
+        const want = e.svc?.state?.want;
+        if (want === 'down' || want === 'once') st.want = want;
+        const logWant = e.logger?.state?.want;
+        if (logWant === 'down' || logWant === 'once') st.logWant = logWant;
         const rp = e.svc?.pid ?? 0;
         const rs = rp ? procStartTime(rp) : undefined;
         if (rp && rs !== undefined) st.run = { pid: rp, start: rs };
@@ -381,6 +387,8 @@ export class Tree {
     const base = [...(stdio as unknown[])];
     if (held.fds.length) (stdio as unknown[]).push(...held.fds);
     if (adopt) this.adoptable.get(name)!.run = undefined;
+    const want = this.adoptable.get(name)?.want;
+    if (want) this.adoptable.get(name)!.want = undefined;
     let rebind: Rebind | undefined;
     let unhold: (() => void) | undefined;
     const svc = new Service({
@@ -390,6 +398,7 @@ export class Tree {
       prog: 'svscan',
       finish: true,
       adopt: adopt && { ...adopt, since: this.opts.clock.nowMicros() },
+      want,
       warn: (line) => {
         this.opts.say(line);
         this.j({ event: 'warning', service: name, msg: line.replace(/^svscan: warning: /, '') });
@@ -439,6 +448,7 @@ export class Tree {
           });
         },
         control: (letter) => this.j({ event: 'control', service: name, command: letter, via: 'control-fifo' }),
+        want: () => this.saveState(),
         ...(controller ? { child: (c: ChildProcess) => this.opts.controller?.(name, c) } : {}),
       },
     });
@@ -573,6 +583,8 @@ export class Tree {
     if (kind === 'run') this.opts.scripts?.hold(e.name, pipe);
     const adoptRec = this.adoptable.get(e.name)?.logger;
     if (adoptRec) this.adoptable.get(e.name)!.logger = undefined;
+    const logWant = this.adoptable.get(e.name)?.logWant;
+    if (logWant) this.adoptable.get(e.name)!.logWant = undefined;
     const adopt = kind === 'run' && adoptRec ? { pid: adoptRec.pid, start: adoptRec.start, since: this.opts.clock.nowMicros() } : undefined;
     if (!adopt && adoptRec && procAlive(adoptRec.pid, adoptRec.start)) {
       try {
@@ -585,6 +597,7 @@ export class Tree {
       dir: logDir,
       name,
       adopt,
+      want: logWant,
       stdio: [pipe.readFd, 'inherit', 'inherit'],
       prog: 'svscan',
       finish: kind === 'run',
@@ -610,6 +623,7 @@ export class Tree {
         spawnFailed: (error) => this.j({ event: 'spawn-failed', service: name, error }),
         backoff: (ms, deaths) => this.j({ event: 'backoff', service: name, delay: ms / 1000, deaths }),
         control: (letter) => this.j({ event: 'control', service: name, command: letter, via: 'control-fifo' }),
+        want: () => this.saveState(),
       },
     });
     e.logger = logger;
