@@ -177,6 +177,7 @@ export const FIELD_ORDER: Record<string, readonly string[]> = {
   rollback: ['from', 'to'],
   'logger-start': ['pid', 'kind'],
   'logger-exit': ['pid', 'code', 'signal', 'kind'],
+  'logger-move': ['from', 'to', 'restart', 'reason'],
   warning: ['msg'],
   state: ['state', 'want', 'pid', 'since', 'ready', 'source', 'target'],
   sync: ['services'],

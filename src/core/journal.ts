@@ -51,18 +51,24 @@ export interface LoggerExitEvent extends Ev<'logger-exit'> {
   signal: string | null;
   kind: 'script' | 'run';
 }
+/**
+ * A deploy, rollback or repoint moved the service's logger to the new target's log/: `restart` false when
+ * the same logger carries on (only its supervise/ moved), true when it is restarted into the new
+ * definition after reading the old pipe to its end; `reason` says why.
+ */
+export interface LoggerMoveEvent extends Ev<'logger-move'> { from: string; to: string; restart: boolean; reason: string }
 export interface WarningEvent extends Ev<'warning'> { msg: string }
 
 export type JournalEvent =
   | SupervisorStartEvent | SupervisorStopEvent | AddEvent | RemoveEvent | StartEvent | SpawnFailedEvent
   | ReadyEvent | ExitEvent | BackoffEvent | ControlEvent | DeployEvent | RollbackEvent | LoggerStartEvent
-  | LoggerExitEvent | WarningEvent;
+  | LoggerExitEvent | LoggerMoveEvent | WarningEvent;
 
 export type EventName = JournalEvent['event'];
 
 export const EVENT_NAMES: readonly EventName[] = [
   'supervisor-start', 'supervisor-stop', 'add', 'remove', 'start', 'spawn-failed', 'ready', 'exit', 'backoff',
-  'control', 'deploy', 'rollback', 'logger-start', 'logger-exit', 'warning',
+  'control', 'deploy', 'rollback', 'logger-start', 'logger-exit', 'logger-move', 'warning',
 ];
 
 /** The fields every line carries besides the event's own. */
@@ -106,6 +112,8 @@ export function summaryOf(ev: JournalEvent): string {
     case 'deploy':
     case 'rollback':
       return `${ev.service} ${ev.event} ${ev.from} -> ${ev.to}`;
+    case 'logger-move':
+      return `${ev.service} moved ${ev.from} -> ${ev.to}, ${ev.restart ? `restarted (${ev.reason})` : 'not restarted (same logger)'}`;
     default:
       return `${ev.service} ${ev.event}`;
   }
@@ -177,6 +185,7 @@ const REQUIRED: Record<EventName, Check[]> = {
   rollback: [str('from'), str('to')],
   'logger-start': [num('pid')],
   'logger-exit': [num('pid')],
+  'logger-move': [str('from'), str('to'), bool('restart')],
   warning: [],
 };
 

@@ -149,11 +149,11 @@ export class LogHostClient implements ScriptLoggers {
     return {
       start: (exited) => {
         if (!this.slots.has(name)) throw Object.assign(new Error('the service is being removed'), { code: 'ENOENT' });
-        s.notes = !existsSync(join(logDir, 'no-exit-notes'));
+        s.notes = !existsSync(join(s.logDir, 'no-exit-notes'));
         const pid = this.ensure();
         s.exited = exited;
         s.active = true;
-        this.send({ op: 'start', name, script: readScript(logDir), dir: logDir, notes: s.notes });
+        this.send({ op: 'start', name, script: readScript(s.logDir), dir: s.logDir, notes: s.notes });
         return pid;
       },
       signal: (_pid, signal) => {
@@ -179,6 +179,12 @@ export class LogHostClient implements ScriptLoggers {
         }
       },
     };
+  }
+
+  /** NAME's logger definition moved to `logDir` unchanged (a deploy): its next start reads it there. */
+  move(name: string, logDir: string): void {
+    const s = this.slots.get(name);
+    if (s) s.logDir = logDir;
   }
 
   /** The write end is closed: loghost reads the pipe to its end, then forgets it. */

@@ -96,13 +96,14 @@ const ADOPT_POLL_MS = 50;
 export const DEFAULT_FINISH_TIMEOUT_MS = 5000;
 
 export class Service {
-  readonly dir: string;
+  /** The service directory (changes only by relocate()). */
+  dir: string;
   readonly name: string;
-  private readonly abs: string;
+  private abs: string;
   private readonly clock: Clock;
   private stdio: StdioOptions;
   private readonly warnLine: (line: string) => void;
-  private readonly svdir: SuperviseDir;
+  private svdir: SuperviseDir;
   private readonly policyOverride: Partial<Policy>;
   private readonly prog: string;
   private readonly hooks: ServiceHooks;
@@ -170,15 +171,7 @@ export class Service {
     const policy: Policy = { ...DEFAULT_POLICY, ...this.policyOverride, ...this.readServicePolicy() };
     try {
       await this.svdir.lock();
-      this.svdir.openControl(
-        (bytes) => {
-          for (const byte of bytes) {
-            this.hooks.control?.(String.fromCharCode(byte));
-            this.controlByte(byte);
-          }
-        },
-        (err) => this.warn(`unable to read ${this.name}/supervise/control: ${describeError(err)}`),
-      );
+      this.openControl(this.svdir);
       // An adopted process runs: it is supervised as running, whatever `down` says.
       const down = this.carried !== undefined ? true : downFile;
       this.st = initialState(this.clock.nowMicros(), down && !this.adoptee, policy);
@@ -191,6 +184,44 @@ export class Service {
     const adopting = this.adoptee !== undefined;
     this.dispatch({ type: 'boot', now: this.clock.nowMicros() });
     if (adopting && this.carried && this.st.pid !== 0) this.controlByte(this.carried === 'down' ? 0x64 : 0x6f);
+  }
+
+  private openControl(d: SuperviseDir): void {
+    d.openControl(
+      (bytes) => {
+        for (const byte of bytes) {
+          this.hooks.control?.(String.fromCharCode(byte));
+          this.controlByte(byte);
+        }
+      },
+      (err) => this.warn(`unable to read ${this.name}/supervise/control: ${describeError(err)}`),
+    );
+  }
+
+  /**
+   * Serves `supervise/` from another directory from now on, without touching the running process (svscan:
+   * a deploy whose logger stays the same). The new place is complete (lock, control, status, ok) before
+   * the old one is released, so svok succeeds on the new one when this returns and fails on the old one.
+   * Throws FatalError (the old place still served) if the new one cannot be taken.
+   */
+  async relocate(dir: string): Promise<void> {
+    if (!this.st || this.st.phase === 'exited') throw new Error(`unable to relocate ${this.name}: not supervised`);
+    const next = new SuperviseDir(resolve(dir), this.name);
+    try {
+      await next.lock();
+      this.openControl(next);
+      const w = next.writeStatus(packStatus(statusOf(this.st)));
+      if (w !== undefined) this.warn(w);
+      next.openOk();
+    } catch (err) {
+      next.close();
+      throw err;
+    }
+    const old = this.svdir;
+    this.svdir = next;
+    this.dir = dir;
+    this.abs = resolve(dir);
+    old.close();
   }
 
   /**

@@ -16,7 +16,8 @@ import { mkfifosSync } from './fifo.js';
 import type { Journal } from './journal.js';
 import { readFdSettings, Rebind, type HeldFds, type ServiceFds } from './held-fds.js';
 import { takeListening } from './take-sockets.js';
-import { createLogPipes, logPipeOf, type LogPipe } from './logpipe.js';
+import { loggerChange, loggerDef, type LoggerDef } from './logger-def.js';
+import { createLogPipe, createLogPipes, logPipeOf, type LogPipe } from './logpipe.js';
 import { openProcFifo, procAlive, procStartTime } from './proc.js';
 import { scanTree } from './scandir.js';
 import { Service, type ExitInfo, type Runner } from './service.js';
@@ -35,6 +36,8 @@ export const DRAIN_WARN_MS = 5000;
 export interface ScriptLoggers {
   /** A Runner for NAME/log (the shared logger process's side of one service). */
   runner(name: string, logDir: string, pipe: LogPipe): Runner;
+  /** NAME's logger carries on unchanged after a deploy: its definition now lives in `logDir`. */
+  move(name: string, logDir: string): void;
   /** The pipe is going away: the logger reads it to its end, then forgets it. Resolves when done. */
   forget(name: string): Promise<void>;
   /**
@@ -81,6 +84,14 @@ interface Entry {
   statsQueued?: boolean;
   /** A deploy, rollback or hand repoint is restarting it in a new target (exit note: next=restart). */
   retargeting?: boolean;
+  /** Deploys, rollbacks and repoints of this entry, one after the other. */
+  retargetQueue?: Promise<void>;
+  /** A deploy is replacing the logger: the scan must not start one meanwhile. */
+  switching?: boolean;
+  /** The last exit note is in the pipe (a deploy waits for it before it lets the old logger finish). */
+  noteWritten?: Promise<void>;
+  /** The definition the current logger was started with (io/logger-def.ts). */
+  loggerDef?: LoggerDef;
   pipe?: LogPipe;
   svc?: Service;
   logger?: Service;
@@ -320,7 +331,7 @@ export class Tree {
     await Promise.all(work);
     // A logger dropped by `x` is taken up again by the next scan, as a service is.
     for (const e of this.entries.values()) {
-      if (e.pipe && !e.logger && !e.removal && !this.stopping && this.known.has(e.name)) await this.startLogger(e);
+      if (e.pipe && !e.logger && !e.removal && !e.switching && !this.stopping && this.known.has(e.name)) await this.startLogger(e);
     }
     if (this.adoptable.size || this.adoptedPipes.size) this.dropUnadopted();
     this.saveState();
@@ -555,7 +566,14 @@ export class Tree {
       const ms = Math.min(st.policy.backoffBaseMs * 2 ** Math.min(failures - 1, 30), st.policy.backoffMaxMs);
       next = `backoff:${ms / 1000}`;
     }
-    this.opts.scripts.note(e.name, info, next, svc.hold());
+    const release = svc.hold();
+    const scripts = this.opts.scripts;
+    e.noteWritten = new Promise((written) =>
+      scripts.note(e.name, info, next, () => {
+        release();
+        written();
+      }),
+    );
   }
 
   private spawnSettings(name: string, dir: string): { env: Record<string, string>; uid?: number; gid?: number } {
@@ -573,10 +591,9 @@ export class Tree {
     if (e.logger || !e.pipe) return;
     const logDir = join(e.target, 'log');
     const name = `${e.name}/log`;
-    const hasRun = existsSync(join(logDir, 'run'));
-    const hasScript = existsSync(join(logDir, 'script'));
-    let kind: 'run' | 'script' = hasScript && !hasRun && this.opts.scripts ? 'script' : 'run';
-    if (hasRun && hasScript) this.warn(name, `${name} has both run and script: log/run wins`);
+    const def = loggerDef(e.target, this.opts.scripts !== undefined);
+    const kind: 'run' | 'script' = def.kind === 'script' ? 'script' : 'run';
+    if (existsSync(join(logDir, 'run')) && existsSync(join(logDir, 'script'))) this.warn(name, `${name} has both run and script: log/run wins`);
     const pipe = e.pipe;
     // svscan holds a read end, but dies with it: loghost, which survives svscan, holds one too, so that a
     // log/run logger dying while no svscan runs never leaves the service a pipe without a reader (SIGPIPE).
@@ -628,6 +645,7 @@ export class Tree {
     });
     e.logger = logger;
     e.loggerKind = kind;
+    e.loggerDef = def;
     try {
       await logger.start();
     } catch (err) {
@@ -640,13 +658,31 @@ export class Tree {
     });
   }
 
-  /** The entry NAME now leads to `to`: stop the service, start it in the new target; pipe and logger stay. */
-  async retarget(name: string, from: string, to: string, why: 'deploy' | 'rollback'): Promise<void> {
+  /**
+   * The entry NAME now leads to `to` (deploy, rollback, a symlink repointed by hand): the service is
+   * stopped and started in the new target. Its logger follows (docs/design-supervisor.md, "Deploy and the
+   * logger"): the same logger carries on and only its supervise/ moves to the new target's log/; another
+   * one first reads the old pipe to its end (every line of the old version in the old logger's log), then
+   * the new one starts on a new pipe, which the new version has been writing into meanwhile.
+   */
+  retarget(name: string, _from: string, to: string, why: 'deploy' | 'rollback'): Promise<void> {
     const e = this.entries.get(name);
-    if (!e) return;
-    this.j({ event: why, service: name, from, to });
+    if (!e) return Promise.resolve();
     const k = this.known.get(name);
     if (k) this.known.set(name, { ...k, target: to });
+    const next = (e.retargetQueue ?? Promise.resolve()).then(() => this.retargetNow(e, to, why));
+    e.retargetQueue = next.catch(() => {});
+    return next;
+  }
+
+  private async retargetNow(e: Entry, to: string, why: 'deploy' | 'rollback'): Promise<void> {
+    const name = e.name;
+    const from = e.target;
+    if (from === to || e.removal || this.stopping || this.entries.get(name) !== e) return;
+    this.j({ event: why, service: name, from, to });
+    const oldDef: LoggerDef = e.pipe ? (e.loggerDef ?? loggerDef(from, this.opts.scripts !== undefined)) : { kind: 'none' };
+    const newDef = loggerDef(to, this.opts.scripts !== undefined);
+    const change = loggerChange(oldDef, newDef);
     const old = e.svc;
     e.svc = undefined;
     if (old) {
@@ -654,13 +690,63 @@ export class Tree {
       old.stop(old.policy && old.policy.killTimeoutMs > 0 ? undefined : DEFAULT_STOP_KILL_MS);
       try {
         await old.done;
+        await e.noteWritten; // the old version's exit note, into the old pipe
       } finally {
         e.retargeting = false;
       }
     }
     e.target = to;
-    if (e.pipe && !e.logger) await this.startLogger(e);
-    await this.startService(e);
+    const logName = `${name}/log`;
+    const fromLog = join(from, 'log');
+    const toLog = join(to, 'log');
+    if (change === null) {
+      if (e.logger) await this.moveLogger(e, oldDef, newDef);
+      else if (e.pipe) await this.startLogger(e); // dropped by x: taken up in the new target
+      await this.startService(e);
+      return;
+    }
+    e.switching = true;
+    try {
+      this.j({ event: 'logger-move', service: logName, from: fromLog, to: toLog, restart: true, reason: change });
+      const oldPipe = e.pipe;
+      const oldLogger = e.logger;
+      const oldKind = e.loggerKind;
+      e.pipe = e.logger = e.loggerKind = e.loggerDef = undefined;
+      if (newDef.kind !== 'none') {
+        try {
+          e.pipe = createLogPipe(join(this.opts.dir, '.upkeep'));
+        } catch (err) {
+          this.warn(name, `unable to create the log pipe of ${name}: ${describeError(err)}`);
+        }
+      }
+      // The new version starts at once; its lines wait in its own pipe while the old logger finishes.
+      await this.startService(e);
+      if (oldPipe) await this.drainLogger(name, oldPipe, oldLogger, oldKind, `the deploy of ${name} waits`);
+    } finally {
+      e.switching = false;
+    }
+    if (e.pipe) await this.startLogger(e); // a stop of the tree waits for this deploy, then drains it
+  }
+
+  /** The same logger in the new target: it carries on; its supervise/ moves to the new log/ at once. */
+  private async moveLogger(e: Entry, oldDef: LoggerDef, newDef: LoggerDef): Promise<void> {
+    const lg = e.logger!;
+    const logName = `${e.name}/log`;
+    const toLog = join(e.target, 'log');
+    const fromLog = lg.dir;
+    // Another path to the same log/ (both versions link to one): its supervise/ is already the new one's.
+    const sameDir = oldDef.kind !== 'none' && newDef.kind !== 'none' && oldDef.logDir === newDef.logDir;
+    if (!sameDir) {
+      try {
+        await lg.relocate(toLog);
+      } catch (err) {
+        this.warn(logName, `unable to move the supervise/ of ${logName} to ${toLog}: ${describeError(err)}`);
+        return;
+      }
+    }
+    if (e.loggerKind === 'script') this.opts.scripts?.move(e.name, toLog);
+    e.loggerDef = newDef;
+    this.j({ event: 'logger-move', service: logName, from: fromLog, to: toLog, restart: false, reason: 'same logger' });
   }
 
   private remove(name: string): Promise<void> {
@@ -688,9 +774,19 @@ export class Tree {
   private async stopLogger(e: Entry): Promise<void> {
     const pipe = e.pipe;
     if (!pipe) return;
-    const lg = e.logger;
-    if (e.loggerKind === 'script' && this.opts.scripts) {
-      const forgotten = this.opts.scripts.forget(e.name);
+    await this.drainLogger(e.name, pipe, e.logger, e.loggerKind);
+    if (e.pipe === pipe) e.pipe = undefined;
+  }
+
+  /**
+   * Closes svscan's write end of `pipe` (every incarnation of the service is gone): the logger reads the
+   * pipe to its end (EOF: nothing of it is left behind), finishes and leaves supervision; then the pipe is
+   * closed. `waiting`: a deploy says every DRAIN_WARN_MS that it waits (a leftover child of the old
+   * version that holds the pipe open keeps it waiting).
+   */
+  private async drainLogger(name: string, pipe: LogPipe, lg: Service | undefined, kind: Entry['loggerKind'], waiting?: string): Promise<void> {
+    if (kind === 'script' && this.opts.scripts) {
+      const forgotten = this.opts.scripts.forget(name);
       pipe.closeWrite();
       await forgotten;
       lg?.control('dx');
@@ -698,16 +794,23 @@ export class Tree {
       pipe.closeWrite();
       lg?.control('x'); // multilog exits at the end of its input; supervision ends with it
     }
-    if (lg) await lg.done;
-    this.opts.scripts?.release(e.name);
+    if (lg) {
+      const timer = waiting ? setInterval(() => this.opts.say(`svscan: warning: ${waiting} for ${name}/log to drain the old pipe`), DRAIN_WARN_MS) : undefined;
+      try {
+        await lg.done;
+      } finally {
+        if (timer) clearInterval(timer);
+      }
+    }
+    this.opts.scripts?.release(name);
     pipe.close();
-    e.pipe = undefined;
   }
 
   /** SIGTERM: every service down (TERM, then KILL after its timeout), then every logger drains its pipe. */
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.scanning) await this.scanning.catch(() => {});
+    await Promise.all([...this.entries.values()].map((e) => e.retargetQueue));
     const all = [...this.entries.values()];
     await Promise.all(all.map((e) => e.removal ?? this.stopService(e)));
     const waiting = new Set(all.filter((e) => !e.removal));
