@@ -20,6 +20,9 @@ function logLines(logdir: string, strip = true): string[] {
     .map((l) => (strip ? l.replace(/^@[0-9a-f]{24} /, '') : l));
 }
 
+/** Big `current` files: at ~10k lines/s under load, multilog's default s99999 n10 would rotate lines away. */
+const BIG = 's16777215\n';
+
 function pidsOf(version: string): Set<string> {
   const p = join(version, 'pids');
   return new Set(existsSync(p) ? readFileSync(p, 'latin1').split('\n').filter(Boolean) : []);
@@ -65,8 +68,8 @@ describe('the logger follows a deploy', () => {
     const base = versionsBase();
     const logs = join(base, 'logs/app');
     files(base, { 'logs/.keep': '' });
-    const v1 = version(base, 'v1', { script: `t\n# the stable log directory\n${logs}\n` });
-    const v2 = version(base, 'v2', { script: `t\n${logs}\n` }); // the same actions (comments aside)
+    const v1 = version(base, 'v1', { script: `t\n# the stable log directory\n${BIG}${logs}\n` });
+    const v2 = version(base, 'v2', { script: `t\n${BIG}${logs}\n` }); // the same actions (comments aside)
     const dir = tree();
     symlinkSync(v1, join(dir, 'app'));
     const s = startScan(dir);
@@ -118,8 +121,8 @@ describe('the logger follows a deploy', () => {
 
   itWithPeer(['svok', 'svstat'])('changed log/script: the old logger finishes the old lines, the new script takes effect in the new log/', async () => {
     const base = versionsBase();
-    const v1 = version(base, 'v1', { script: 't\n./main\n' });
-    const v2 = version(base, 'v2', { script: './main\n' }); // no labels: the new script is in force
+    const v1 = version(base, 'v1', { script: `t\n${BIG}./main\n` });
+    const v2 = version(base, 'v2', { script: `${BIG}./main\n` }); // no labels: the new script is in force
     const dir = tree();
     symlinkSync(v1, join(dir, 'app'));
     const s = startScan(dir);
@@ -157,8 +160,8 @@ describe('the logger follows a deploy', () => {
 
   itWithPeer(['multilog', 'svok', 'svstat'])('log/run (Debian multilog) changed, then rolled back: each version logs into its own log/, no line lost', async () => {
     const base = versionsBase();
-    const v1 = version(base, 'v1', { run: '#!/bin/sh\nexec multilog t ./main\n' });
-    const v2 = version(base, 'v2', { run: '#!/bin/sh\nexec multilog t s100000 ./main\n' });
+    const v1 = version(base, 'v1', { run: '#!/bin/sh\nexec multilog t s16777215 ./main\n' });
+    const v2 = version(base, 'v2', { run: '#!/bin/sh\nexec multilog t s16777215 n5 ./main\n' });
     const dir = tree();
     symlinkSync(v1, join(dir, 'app'));
     const s = startScan(dir);
@@ -171,7 +174,7 @@ describe('the logger follows a deploy', () => {
     expect(m2).toBeGreaterThan(0);
     expect(m2).not.toBe(m1);
     expect(alive(m1)).toBe(false); // the old multilog read to the end of its pipe and exited
-    expect(readFileSync(`/proc/${m2}/cmdline`, 'latin1')).toBe('multilog\0t\0s100000\0./main\0'); // the new definition
+    expect(readFileSync(`/proc/${m2}/cmdline`, 'latin1')).toBe('multilog\0t\0s16777215\0n5\0./main\0'); // the new definition
     expect(readlinkSync(`/proc/${m2}/cwd`)).toBe(join(v2, 'log/main')); // in the new log/ (multilog works in its log directory)
     expect(await svok(join(v2, 'log'))).toBe(0);
     expect(await svok(join(v1, 'log'))).toBe(100);
@@ -200,8 +203,8 @@ describe('the logger follows a deploy', () => {
 
   itWithPeer(['multilog', 'svok', 'svstat'])('a symlink repointed by hand (SIGHUP): log/script -> log/run, then a version without log/', async () => {
     const base = versionsBase();
-    const v1 = version(base, 'v1', { script: 't\n./main\n' });
-    const v2 = version(base, 'v2', { run: '#!/bin/sh\nexec multilog t ./main\n' });
+    const v1 = version(base, 'v1', { script: `t\n${BIG}./main\n` });
+    const v2 = version(base, 'v2', { run: '#!/bin/sh\nexec multilog t s16777215 ./main\n' });
     const v3 = version(base, 'v3', {});
     const dir = tree();
     symlinkSync(v1, join(dir, 'app'));

@@ -27,7 +27,7 @@ describe('upkeep deploy and rollback', () => {
         [`${v}/writer.mjs`]: WRITER,
         [`${v}/run`]: `#!/bin/sh\nexec ${process.execPath} writer.mjs\n`,
         [`${v}/min-uptime`]: '50\n',
-        [`${v}/log/script`]: `t\n${logs}\n`,
+        [`${v}/log/script`]: `t\ns16777215\n${logs}\n`, // big files: nothing rotated away under load
       });
     }
     files(base, { 'logs/README': 'multilog makes the last component of a log directory, not its parents\n' });
