@@ -14,7 +14,7 @@
 // process. The parent only holds the fd; the kernel queues connections while no service runs, so a restart
 // refuses none.
 import { spawnSync } from 'node:child_process';
-import { closeSync, constants as FC, openSync, readFileSync, unlinkSync } from 'node:fs';
+import { closeSync, constants as FC, fstatSync, openSync, readFileSync, readlinkSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { getSystemErrorName } from 'node:util';
 import { describeError } from '../core/errors.js';
@@ -164,6 +164,38 @@ export class HeldFds {
   adopt(spec: string, h: RawHandle): void {
     if (this.sockets.has(spec)) h.close();
     else this.sockets.set(spec, { h, users: new Set() });
+  }
+
+  /**
+   * Takeover: the shared pipe NAME, re-opened (both ends, bytes in it kept) through fd FD of an adopted
+   * process, if that fd is one of our shared pipes of that name (its FIFO's deleted path says so).
+   * True if it is held from now on (false: held already, or not ours).
+   */
+  adoptPipe(name: string, pid: number, fd: number): boolean {
+    if (this.pipes.has(name)) return false;
+    const path = `/proc/${pid}/fd/${fd}`;
+    let link: string;
+    try {
+      link = readlinkSync(path);
+    } catch {
+      return false;
+    }
+    const m = /^pipe-(.+)-\d+ \(deleted\)$/.exec(link.slice(link.lastIndexOf('/') + 1));
+    if (!m || m[1] !== name) return false;
+    let r: number;
+    try {
+      r = openSync(path, FC.O_RDWR);
+    } catch {
+      return false;
+    }
+    try {
+      if (!fstatSync(r).isFIFO()) throw new Error('not a pipe');
+      this.pipes.set(name, { r, w: openSync(path, FC.O_WRONLY) });
+      return true;
+    } catch {
+      closeSync(r);
+      return false;
+    }
   }
 
   /** NAME is gone: sockets no other service names are closed. */

@@ -152,28 +152,37 @@ export class Tree {
   }
 
   /**
-   * Takeover, after takeOver(): the listening sockets (`listen`) of the adopted services, taken back from
-   * them, so the next start of each gets the very socket it had and no connection is ever refused. Where
-   * that fails, startService binds again once the adopted process has exited (Rebind).
+   * Takeover, after takeOver(): the held fds of the adopted services (io/held-fds.ts), taken back from
+   * them. Listening sockets: the very socket each had, so the next start gets it and no connection is ever
+   * refused; where that fails, startService binds again once the adopted process has exited (Rebind).
+   * Shared pipes: re-opened through /proc with the bytes in them, so writers and readers that are adopted
+   * and those started later meet in the same pipe.
    */
-  async recoverSockets(): Promise<void> {
+  async recoverHeld(): Promise<void> {
     const held = this.opts.held;
     if (!held) return;
     for (const [name, st] of this.adoptable) {
       if (!st.run) continue;
-      let specs: string[];
+      const pid = st.run.pid;
+      let settings: ReturnType<typeof readFdSettings>;
       try {
-        specs = readFdSettings(st.target).listen;
+        settings = readFdSettings(st.target);
       } catch {
         continue;
       }
-      if (!specs.length || specs.every((s) => held.has(s))) continue;
-      const got = await takeListening(st.run.pid, specs);
-      specs.forEach((spec, i) => {
-        const h = got[i];
-        if (!h) return;
-        held.adopt(spec, h);
-        this.j({ event: 'warning', service: name, msg: `took ${spec} back from the adopted ${name} (pid ${st.run!.pid}): held again` });
+      const specs = settings.listen;
+      if (specs.length && !specs.every((s) => held.has(s))) {
+        const got = await takeListening(pid, specs);
+        specs.forEach((spec, i) => {
+          const h = got[i];
+          if (!h) return;
+          held.adopt(spec, h);
+          this.j({ event: 'warning', service: name, msg: `took ${spec} back from the adopted ${name} (pid ${pid}): held again` });
+        });
+      }
+      settings.pipes.forEach((p, j) => {
+        if (!held.adoptPipe(p.name, pid, 3 + specs.length + j)) return;
+        this.j({ event: 'warning', service: name, msg: `took the shared pipe ${p.name} back from the adopted ${name} (pid ${pid})` });
       });
     }
   }

@@ -202,7 +202,7 @@ export async function main(args: string[]): Promise<number> {
  */
 async function takeOver(prev: TreeState, tree: Tree, say: (line: string) => void): Promise<void> {
   tree.takeOver(prev);
-  await tree.recoverSockets();
+  await tree.recoverHeld();
   const h = prev.loghost;
   if (!h || !procAlive(h.pid, h.start)) return;
   try {

@@ -350,3 +350,49 @@ describe('svscan takeover: what the killed svscan was told', () => {
     expect((await second.exited).code).toBe(0);
   }, 30_000);
 });
+
+describe('svscan takeover: shared pipes (pipes)', () => {
+  it('the shared pipe is taken back from the adopted services: a writer restarted by the new svscan reaches the adopted reader, every line once', async () => {
+    const dir = tree();
+    files(dir, {
+      'w/writer.mjs': WRITER,
+      'w/run': `#!/bin/sh\nexec ${process.execPath} writer.mjs >&3\n`,
+      'w/pipes': 'write p1\n',
+      'c/run': '#!/bin/sh\nexec cat <&3 >> out\n',
+      'c/pipes': 'read p1\n',
+    });
+    const out = (): string[] => (existsSync(join(dir, 'c/out')) ? readFileSync(join(dir, 'c/out'), 'latin1').split('\n').filter(Boolean) : []);
+    const first = startScan(dir);
+    await waitFor(() => out().length > 200, 'lines through the shared pipe');
+    const wpid = statusPid(join(dir, 'w'));
+    const cpid = statusPid(join(dir, 'c'));
+    track(wpid);
+    track(cpid);
+    await waitFor(() => {
+      const st = readState(join(dir, '.upkeep'));
+      return st?.services.w?.run?.pid === wpid && st.services.c?.run?.pid === cpid;
+    }, 'the state file');
+    first.proc.kill('SIGKILL');
+    await first.exited;
+
+    const second = startScan(dir);
+    await waitEvent(dir, (e) => e.event === 'warning' && /took the shared pipe p1 back from the adopted/.test(String(e.msg)), 'the pipe taken back');
+    await waitEvent(dir, (e) => e.event === 'warning' && e.service === 'c' && /adopted c \(pid/.test(String(e.msg)), 'c adopted');
+    process.kill(wpid, 'SIGKILL');
+    const w2 = Number((await waitEvent(dir, (e) => e.event === 'start' && e.service === 'w' && e.pid !== wpid, 'w restarted')).pid);
+    track(w2);
+    // every line of both writers reaches the adopted reader, in order, once
+    await waitFor(() => {
+      const lines = out();
+      if (!lines.some((l) => l.startsWith(`${w2} `) && Number(l.split(' ')[1]) > 300)) return false;
+      try {
+        return checkStorm(lines, join(dir, 'w/progress')).pids === 2;
+      } catch {
+        return false;
+      }
+    }, 'the lines of the killed writer and of its successor, all in the adopted reader');
+    expect(statusPid(join(dir, 'c'))).toBe(cpid);
+    second.proc.kill('SIGTERM');
+    expect((await second.exited).code).toBe(0);
+  }, 30_000);
+});
