@@ -151,38 +151,45 @@ describe('svscan takeover: a pipe taken from the old loghost', () => {
   }, 30_000);
 });
 
+/**
+ * A log/run service (multilog) writing numbered lines; svscan SIGKILLed, then the logger stopped while no
+ * svscan runs; resolves once the writer is blocked on the full pipe (not dead of SIGPIPE).
+ */
+async function blockedWriter(): Promise<{ dir: string; wpid: number; lpid: number; host: number; progress: () => number }> {
+  const dir = tree();
+  files(dir, {
+    'r/writer.mjs': WRITER,
+    'r/run': `#!/bin/sh\nexec ${process.execPath} writer.mjs\n`,
+    'r/log/run': '#!/bin/sh\necho $$ >> ../logger-pids\nexec multilog t s16777215 ./main\n',
+  });
+  const first = startScan(dir);
+  await waitFor(() => logLines(join(dir, 'r/log/main')).length > 200, 'logging');
+  const wpid = statusPid(join(dir, 'r'));
+  const lpid = statusPid(join(dir, 'r/log'));
+  track(wpid);
+  await waitFor(() => {
+    const st = existsSync(join(dir, '.upkeep/state.json')) ? readState(join(dir, '.upkeep')) : undefined;
+    return st?.loghost !== undefined && st.services.r?.heldFd !== undefined && st.services.r.logger?.pid === lpid;
+  }, 'loghost holding the pipe, in the state file');
+  const host = readState(join(dir, '.upkeep'))!.loghost!.pid;
+  track(host);
+  first.proc.kill('SIGKILL');
+  await first.exited;
+  process.kill(lpid, 'SIGTERM'); // multilog finishes its line and exits: what it has not read stays in the pipe
+  await waitFor(() => !running(lpid), 'the logger gone');
+  const progress = (): number => Number(readFileSync(join(dir, 'r/progress', String(wpid)), 'latin1'));
+  const at = progress();
+  // the writer goes on until the pipe is full, then blocks in write(2): no SIGPIPE, no EPIPE
+  await waitFor(() => progress() > at + 300, 'the writer writing on with no logger');
+  await waitFor(() => running(wpid) && /pipe_write/.test(readFileSync(`/proc/${wpid}/wchan`, 'latin1')), 'the writer blocked on the full pipe');
+  return { dir, wpid, lpid, host, progress };
+}
+
 describe('svscan takeover: a log/run logger that dies while no svscan runs', () => {
-  // daemontools: supervise (alive) holds the pipe's read end, so the service blocks on a full pipe.
+  // daemontools: `supervise log` (alive) holds the pipe's read end, so the service blocks on a full pipe.
   // upkeep: svscan holds one but died; loghost (which survives svscan) holds one too, never reading it.
   itWithPeer(['multilog'])('the service blocks instead of dying of SIGPIPE; the new svscan adopts it, starts a logger, every line arrives once', async () => {
-    const dir = tree();
-    files(dir, {
-      'r/writer.mjs': WRITER,
-      'r/run': `#!/bin/sh\nexec ${process.execPath} writer.mjs\n`,
-      'r/log/run': '#!/bin/sh\necho $$ >> ../logger-pids\nexec multilog t s16777215 ./main\n',
-    });
-    const first = startScan(dir);
-    await waitFor(() => logLines(join(dir, 'r/log/main')).length > 200, 'logging');
-    const wpid = statusPid(join(dir, 'r'));
-    const lpid = statusPid(join(dir, 'r/log'));
-    track(wpid);
-    await waitFor(() => {
-      const st = existsSync(join(dir, '.upkeep/state.json')) ? readState(join(dir, '.upkeep')) : undefined;
-      return st?.loghost !== undefined && st.services.r?.heldFd !== undefined && st.services.r.logger?.pid === lpid;
-    }, 'loghost holding the pipe, in the state file');
-    const host = readState(join(dir, '.upkeep'))!.loghost!.pid;
-    track(host);
-    first.proc.kill('SIGKILL');
-    await first.exited;
-    process.kill(lpid, 'SIGTERM'); // multilog finishes its line and exits: what it has not read stays in the pipe
-    await waitFor(() => !running(lpid), 'the logger gone');
-    const progress = (): number => Number(readFileSync(join(dir, 'r/progress', String(wpid)), 'latin1'));
-    const at = progress();
-    // the writer goes on until the pipe is full, then blocks in write(2): no SIGPIPE, no EPIPE
-    await waitFor(() => progress() > at + 300, 'the writer writing on with no logger');
-    await waitFor(() => running(wpid) && /pipe_write/.test(readFileSync(`/proc/${wpid}/wchan`, 'latin1')), 'the writer blocked on the full pipe');
-    expect(running(wpid)).toBe(true);
-
+    const { dir, wpid, lpid, host, progress } = await blockedWriter();
     const second = startScan(dir);
     await waitEvent(dir, (e) => e.event === 'warning' && e.service === 'r' && /adopted r \(pid/.test(String(e.msg)), 'r adopted');
     await waitEvent(dir, (e) => e.event === 'logger-start' && e.service === 'r/log' && e.pid !== lpid, 'a new logger');
@@ -198,6 +205,23 @@ describe('svscan takeover: a log/run logger that dies while no svscan runs', () 
     expect(lines.filter((l) => / END \d+$/.test(l))).toHaveLength(1);
     expect(readFileSync(join(dir, 'r/pids'), 'latin1').trim().split('\n')).toHaveLength(1);
     expect(readFileSync(join(dir, 'r/logger-pids'), 'latin1').trim().split('\n')).toHaveLength(2);
+  }, 30_000);
+
+  itWithPeer(['multilog'])('and if the service dies too, the pipe is taken from the read end loghost holds: every line of the dead writer is logged', async () => {
+    const { dir, wpid, host, progress } = await blockedWriter();
+    process.kill(wpid, 'SIGKILL');
+    await waitFor(() => !running(wpid), 'the writer dead');
+    const written = progress();
+    expect(logLines(join(dir, 'r/log/main')).length).toBeLessThan(written); // the rest is in the pipe, held by loghost only
+    const second = startScan(dir);
+    await waitFor(() => logLines(join(dir, 'r/log/main')).some((l) => l === `${wpid} ${written}`), 'the last line of the dead writer logged');
+    await waitFor(() => !running(host), 'the old loghost gone');
+    const w2 = await waitFor(() => statusPid(join(dir, 'r')) !== wpid && statusPid(join(dir, 'r')), 'a new writer');
+    track(w2);
+    await waitFor(() => logLines(join(dir, 'r/log/main')).some((l) => l.startsWith(`${w2} `)), 'the new writer logging');
+    second.proc.kill('SIGTERM');
+    expect((await second.exited).code).toBe(0);
+    expect(checkStorm(logLines(join(dir, 'r/log/main')), join(dir, 'r/progress')).pids).toBe(2);
   }, 30_000);
 });
 
