@@ -52,3 +52,22 @@ export function openProcFifo(pid: number, fd: number, flags: 'read' | 'write'): 
   closeSync(our);
   return undefined;
 }
+
+/** Clock ticks per second of /proc/PID/stat's start time: USER_HZ, 100 on every Linux architecture Node runs on. */
+const USER_HZ = 100;
+
+/**
+ * When a process started, in UNIX microseconds, from `now`: /proc/uptime (seconds since boot, 10 ms) minus
+ * its start ticks since boot (both count time asleep, since Linux 5.3): an adopted process's uptime counts
+ * from its real start.
+ */
+export function procStartMicros(start: number, now: number): number | undefined {
+  let up: number;
+  try {
+    up = Number(readFileSync('/proc/uptime', 'latin1').split(' ')[0]);
+  } catch {
+    return undefined;
+  }
+  if (!Number.isFinite(up)) return undefined;
+  return now - Math.round((up - start / USER_HZ) * 1e6);
+}

@@ -18,7 +18,7 @@ import { readFdSettings, Rebind, type HeldFds, type ServiceFds } from './held-fd
 import { takeListening } from './take-sockets.js';
 import { loggerChange, loggerDef, type LoggerDef } from './logger-def.js';
 import { createLogPipe, createLogPipes, logPipeOf, type LogPipe } from './logpipe.js';
-import { openProcFifo, procAlive, procStartTime } from './proc.js';
+import { openProcFifo, procAlive, procStartMicros, procStartTime } from './proc.js';
 import { scanTree } from './scandir.js';
 import { Service, type ExitInfo, type Runner } from './service.js';
 import { serviceEnv, serviceUser, stderrToLog } from './settings.js';
@@ -185,6 +185,13 @@ export class Tree {
         this.j({ event: 'warning', service: name, msg: `took the shared pipe ${p.name} back from the adopted ${name} (pid ${pid})` });
       });
     }
+  }
+
+  /** An adopted process's start (status, svstat's seconds, its exit's uptime): when it really started. */
+  private adoptedSince(start: number): number {
+    const now = this.opts.clock.nowMicros();
+    const t = procStartMicros(start, now);
+    return t !== undefined && t <= now ? t : now;
   }
 
   /** After the first scan: processes of the old svscan whose names are gone from the tree are stopped. */
@@ -417,7 +424,7 @@ export class Tree {
       stdio,
       prog: 'svscan',
       finish: true,
-      adopt: adopt && { ...adopt, since: this.opts.clock.nowMicros() },
+      adopt: adopt && { ...adopt, since: this.adoptedSince(adopt.start) },
       want,
       warn: (line) => {
         this.opts.say(line);
@@ -611,7 +618,7 @@ export class Tree {
     if (adoptRec) this.adoptable.get(e.name)!.logger = undefined;
     const logWant = this.adoptable.get(e.name)?.logWant;
     if (logWant) this.adoptable.get(e.name)!.logWant = undefined;
-    const adopt = kind === 'run' && adoptRec ? { pid: adoptRec.pid, start: adoptRec.start, since: this.opts.clock.nowMicros() } : undefined;
+    const adopt = kind === 'run' && adoptRec ? { pid: adoptRec.pid, start: adoptRec.start, since: this.adoptedSince(adoptRec.start) } : undefined;
     if (!adopt && adoptRec && procAlive(adoptRec.pid, adoptRec.start)) {
       try {
         process.kill(-adoptRec.pid, 'SIGTERM'); // a log/run turned into log/script meanwhile: never two loggers

@@ -365,7 +365,10 @@ describe('svscan takeover: what the killed svscan was told', () => {
     const svstat = await upkeep(['svstat', join(dir, 'a'), join(dir, 'b')]);
     expect(svstat.stdout.toString().replace(/\d+ seconds/g, 'N seconds')).toBe(`${dir}/a: down N seconds, normally up\n${dir}/b: up (pid ${bpid}) N seconds\n`);
     process.kill(bpid, 'SIGTERM');
-    await waitEvent(dir, (e) => e.event === 'exit' && e.service === 'b' && e.adopted === true, 'b exited');
+    const exit = await waitEvent(dir, (e) => e.event === 'exit' && e.service === 'b' && e.adopted === true, 'b exited');
+    // its uptime counts from its real start (under the first svscan), not from its adoption
+    const started = journal(dir).find((e) => e.event === 'start' && e.service === 'b')!;
+    expect(Number(exit.uptime)).toBeGreaterThan((Date.parse(String(exit.time)) - Date.parse(String(started.time))) / 1000 - 0.05);
     await waitFor(() => statusPid(join(dir, 'b')) === 0, 'b down');
     // a never started again, b not restarted: one pid each
     for (const s of ['a', 'b']) expect(readFileSync(join(dir, s, 'pids'), 'latin1').trim().split('\n')).toHaveLength(1);
