@@ -65,13 +65,14 @@ export function openJournal(dir: string, opts: JournalOptions = {}): Journal {
   const onError = opts.onError ?? ((err: Error) => process.stderr.write(`upkeep: warning: unable to write journal in ${path}: ${describeError(err)}\n`));
   stream.on('error', onError);
   stream.on('warning', onError);
+  let stampUs = 0; // the time of the event being serialized (0: now)
   const logger: Logger = pino(
     {
       base: { v: JOURNAL_VERSION, host },
       messageKey: 'msg',
       // One clock reading gives both stamps, so `time` and `tai64n` are the same instant.
       timestamp: () => {
-        const us = clock.nowMicros();
+        const us = stampUs || clock.nowMicros();
         const sec = Math.floor(us / 1e6);
         const label = formatLabel(fromUnix(BigInt(sec), (us - sec * 1e6) * 1000 + 500));
         return `,"time":"${formatRfc3339Micros(us)}","tai64n":"${label}"`;
@@ -79,17 +80,41 @@ export function openJournal(dir: string, opts: JournalOptions = {}): Journal {
     },
     stream,
   );
+  // Events are stamped when they happen and serialized a moment later, in a microtask: a death and the
+  // restart it causes are one synchronous step of the supervisor, so the `exit` line is formatted and
+  // written after the new `run` was spawned, not on the death-to-restart path (bench/svscan.md). Order is
+  // kept: every event goes through the same queue.
+  const queue: { ev: JournalEvent; us: number }[] = [];
+  const emit = (ev: JournalEvent): void => {
+    const { msg, ...fields } = ev;
+    const text = msg ?? summaryOf(ev);
+    const level = levelOf(ev);
+    if (level >= 50) logger.error(fields, text);
+    else if (level >= 40) logger.warn(fields, text);
+    else logger.info(fields, text);
+  };
+  const flush = (): void => {
+    for (let i = 0; i < queue.length; i++) {
+      const q = queue[i]!;
+      stampUs = q.us;
+      try {
+        emit(q.ev);
+      } catch (err) {
+        onError(err as Error); // never an uncaught exception in a microtask: the supervisor keeps going
+      } finally {
+        stampUs = 0;
+      }
+    }
+    queue.length = 0;
+  };
   return {
     stream,
     write(ev: JournalEvent): void {
-      const { msg, ...fields } = ev;
-      const text = msg ?? summaryOf(ev);
-      const level = levelOf(ev);
-      if (level >= 50) logger.error(fields, text);
-      else if (level >= 40) logger.warn(fields, text);
-      else logger.info(fields, text);
+      queue.push({ ev, us: clock.nowMicros() });
+      if (queue.length === 1) queueMicrotask(flush);
     },
     close(): Promise<void> {
+      flush();
       return new Promise((resolve) => {
         stream.once('close', () => resolve());
         stream.end();
