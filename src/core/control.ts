@@ -9,7 +9,8 @@ export type Command =
   | { verb: 'status'; service?: string }
   | { verb: 'rescan' }
   | { verb: 'events'; follow: boolean; json: boolean }
-  | { verb: 'add'; service: string; spec: AddSpec };
+  | { verb: 'add'; service: string; spec: AddSpec }
+  | { verb: 'from'; pid: number; program: string };
 
 /** A service added at run time: what `add` declares. */
 export interface AddSpec {
@@ -110,6 +111,12 @@ export function parseCommand(line: string): Command | undefined {
     }
     case 'add':
       return { verb, service: name(w, verb), spec: parseAdd(w.slice(2)) };
+    case 'from': {
+      // `from PID [PROGRAM]`: who sends the connection's next commands (for the journal's `sender`).
+      const pid = Number(w[1]);
+      if (w.length < 2 || !/^[1-9]\d{0,9}$/.test(w[1]!)) throw new CommandError('usage: from PID [PROGRAM]');
+      return { verb, pid, program: w.slice(2).join(' ') };
+    }
     default:
       throw new CommandError(`unknown command: ${verb}`);
   }
@@ -172,7 +179,7 @@ export const FIELD_ORDER: Record<string, readonly string[]> = {
   ready: ['pid', 'after'],
   exit: ['pid', 'code', 'signal', 'uptime', 'operator', 'wanted'],
   backoff: ['delay', 'deaths'],
-  control: ['command', 'via'],
+  control: ['command', 'via', 'sender'],
   deploy: ['from', 'to'],
   rollback: ['from', 'to'],
   'logger-start': ['pid', 'kind'],

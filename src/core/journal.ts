@@ -39,7 +39,7 @@ export interface ExitEvent extends Ev<'exit'> {
 export interface BackoffEvent extends Ev<'backoff'> { delay: number; deaths: number }
 export interface ControlEvent extends Ev<'control'> {
   command: string;
-  via: 'control-fifo' | 'socket' | 'signal' | 'deploy';
+  via: 'control-fifo' | 'socket' | 'signal' | 'deploy' | 'controller' | 'commands';
   sender?: string;
 }
 export interface DeployEvent extends Ev<'deploy'> { from: string; to: string }

@@ -22,6 +22,7 @@ import type { JournalEvent } from '../core/journal.js';
 import type { Clock } from './clock.js';
 import { DEFAULT_PEER_BUFFER, Peer, type Connection, type Reply, type Request } from './control-socket.js';
 import type { Journal } from './journal.js';
+import { procSender } from './proc.js';
 import type { Tree } from './tree.js';
 
 /** Where services added at run time keep their generated service directory (run, env/, supervise/). */
@@ -40,7 +41,7 @@ export interface ControlPlaneOptions {
   /** Bytes a subscriber may leave unread before it is dropped. */
   peerBuffer?: number;
   /** Legacy JSON requests (deploy, rollback). */
-  json?: (r: Request) => Promise<Reply>;
+  json?: (r: Request, sender: string | undefined) => Promise<Reply>;
 }
 
 export class ControlPlane {
@@ -64,7 +65,7 @@ export class ControlPlane {
     if (opts.tree) this.tree = opts.tree;
   }
 
-  setJson(json: (r: Request) => Promise<Reply>): void {
+  setJson(json: (r: Request, sender: string | undefined) => Promise<Reply>): void {
     this.opts.json = json;
   }
 
@@ -112,6 +113,7 @@ export class ControlPlane {
   /** A command socket connection. */
   connection(sock: Socket): Connection {
     let peer: Peer | undefined;
+    let sender: string | undefined; // set by a `from PID [PROGRAM]` line (upkeep's clients send one first)
     const peerOf = (json: boolean): Peer => (peer ??= new Peer(sock, json, this.limit, () => this.now()));
     sock.on('close', () => peer && this.unsubscribe(peer));
     return {
@@ -128,6 +130,10 @@ export class ControlPlane {
           return;
         }
         if (!cmd) return;
+        if (cmd.verb === 'from') {
+          sender = senderOf(cmd.pid, cmd.program);
+          return;
+        }
         if (cmd.verb === 'events') {
           const p = peerOf(cmd.json);
           if (cmd.follow) this.subscribe(p);
@@ -139,7 +145,7 @@ export class ControlPlane {
           return;
         }
         const p = peerOf(false);
-        await this.execute(cmd, p, 'socket');
+        await this.execute(cmd, p, 'socket', sender);
       },
     };
   }
@@ -152,9 +158,14 @@ export class ControlPlane {
       sock.write(`${JSON.stringify({ ok: false, error: 'not a JSON request' })}\n`);
       return;
     }
+    const client = req.client as { pid?: unknown; program?: unknown } | undefined;
+    const sender =
+      client && typeof client.pid === 'number' && Number.isInteger(client.pid) && client.pid > 0
+        ? senderOf(client.pid, typeof client.program === 'string' ? client.program : '')
+        : undefined;
     if ((req.op === 'deploy' || req.op === 'rollback') && this.opts.json) {
       try {
-        sock.write(`${JSON.stringify(await this.opts.json(req))}\n`);
+        sock.write(`${JSON.stringify(await this.opts.json(req, sender))}\n`);
       } catch (e) {
         sock.write(`${JSON.stringify({ ok: false, error: describeError(e) })}\n`);
       }
@@ -169,11 +180,11 @@ export class ControlPlane {
       sock.write(`${JSON.stringify({ ok: false, error: describeError(e) })}\n`);
       return;
     }
-    if (!cmd || cmd.verb === 'events' || cmd.verb === 'add') {
+    if (!cmd || cmd.verb === 'events' || cmd.verb === 'add' || cmd.verb === 'from') {
       sock.write(`${JSON.stringify({ ok: false, error: `unknown request ${JSON.stringify(req.op)}` })}\n`);
       return;
     }
-    await this.execute(cmd, new Peer(sock, true, this.limit, () => this.now()), 'socket');
+    await this.execute(cmd, new Peer(sock, true, this.limit, () => this.now()), 'socket', sender);
   }
 
   /** A controller service started: its stdout is commands, its stdin the event stream (snapshot first). */
@@ -205,14 +216,14 @@ export class ControlPlane {
       while ((nl = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
-        chain = chain.then(async () => void (await this.textLine(line, peer, `controller:${name}`))).catch(() => {});
+        chain = chain.then(async () => void (await this.textLine(line, peer, 'controller', `controller ${name}${child.pid ? ` pid ${child.pid}` : ''}`))).catch(() => {});
       }
     });
     child.once('exit', () => this.unsubscribe(peer));
   }
 
   /** One text command line from a controller or a --commands stream; the reply goes to `peer` if given. */
-  async textLine(line: string, peer: Peer | undefined, via: string): Promise<ReplyLine | undefined> {
+  async textLine(line: string, peer: Peer | undefined, via: Channel, sender?: string): Promise<ReplyLine | undefined> {
     let cmd: Command | undefined;
     try {
       cmd = parseCommand(line);
@@ -222,20 +233,20 @@ export class ControlPlane {
       return r;
     }
     if (!cmd) return undefined;
-    if (cmd.verb === 'events') {
-      const r = { ok: false, verb: 'events', service: '-', msg: 'events: only on the command socket' };
+    if (cmd.verb === 'events' || cmd.verb === 'from') {
+      const r = { ok: false, verb: cmd.verb, service: '-', msg: `${cmd.verb}: only on the command socket` };
       peer?.write(formatReply(r, false));
       return r;
     }
-    return this.execute(cmd, peer, via);
+    return this.execute(cmd, peer, via, sender);
   }
 
   /** Runs one command and writes its reply (status: the state lines first). */
-  async execute(cmd: Exclude<Command, { verb: 'events' }>, peer: Peer | undefined, via: string): Promise<ReplyLine> {
+  async execute(cmd: Exclude<Command, { verb: 'events' | 'from' }>, peer: Peer | undefined, via: Channel, sender?: string): Promise<ReplyLine> {
     const service = 'service' in cmd && cmd.service !== undefined ? cmd.service : '-';
     let r: ReplyLine;
     try {
-      const msg = await this.run(cmd, peer, via);
+      const msg = await this.run(cmd, peer, via, sender);
       r = { ok: true, verb: cmd.verb, service, msg };
     } catch (e) {
       r = { ok: false, verb: cmd.verb, service, msg: e instanceof CommandError ? e.message : describeError(e) };
@@ -244,7 +255,8 @@ export class ControlPlane {
     return r;
   }
 
-  private async run(cmd: Exclude<Command, { verb: 'events' }>, peer: Peer | undefined, via: string): Promise<string> {
+  private async run(cmd: Exclude<Command, { verb: 'events' | 'from' }>, peer: Peer | undefined, via: Channel, sender: string | undefined): Promise<string> {
+    const who = sender === undefined ? {} : { sender };
     const tree = this.tree;
     if (cmd.verb === 'status') {
       if (cmd.service !== undefined && !tree.snapshot().some((v) => v.name === cmd.service)) {
@@ -254,16 +266,16 @@ export class ControlPlane {
       return `${n} service${n === 1 ? '' : 's'}`;
     }
     if (cmd.verb === 'rescan') {
-      this.journal.write({ event: 'control', service: '-', command: 'rescan', via: 'socket', sender: via });
+      this.journal.write({ event: 'control', service: '-', command: 'rescan', via, ...who });
       await tree.scan();
       return `scanned: ${tree.names.length} services`;
     }
-    if (cmd.verb === 'add') return this.add(cmd.service, cmd.spec, via);
+    if (cmd.verb === 'add') return this.add(cmd.service, cmd.spec, via, who);
     if (cmd.verb === 'remove') {
       if (!tree.isRuntime(cmd.service)) {
         throw new CommandError(tree.names.includes(cmd.service) ? `${cmd.service} is a directory of the tree: remove its directory instead` : `no such service: ${cmd.service}`);
       }
-      this.journal.write({ event: 'control', service: cmd.service, command: 'remove', via: 'socket', sender: via });
+      this.journal.write({ event: 'control', service: cmd.service, command: 'remove', via, ...who });
       await tree.removeRuntime(cmd.service);
       rmSync(join(this.runtimeRoot(), cmd.service), { recursive: true, force: true });
       return 'stopped and removed';
@@ -271,7 +283,7 @@ export class ControlPlane {
     const svc = tree.service(cmd.service);
     if (!svc) throw new CommandError(`no such service: ${cmd.service}`);
     const word = cmd.verb === 'signal' ? `signal ${cmd.signal}` : cmd.verb;
-    this.journal.write({ event: 'control', service: cmd.service, command: word, via: 'socket', sender: via });
+    this.journal.write({ event: 'control', service: cmd.service, command: word, via, ...who });
     const before = svc.pid;
     switch (cmd.verb) {
       case 'up':
@@ -308,14 +320,14 @@ export class ControlPlane {
   }
 
   /** `add`: a generated service directory under DIR/.upkeep/runtime/NAME, supervised like any other. */
-  private async add(name: string, spec: AddSpec, via: string): Promise<string> {
+  private async add(name: string, spec: AddSpec, via: Channel, who: { sender?: string }): Promise<string> {
     const tree = this.tree;
     if (tree.names.includes(name)) throw new CommandError(`${name} already exists`);
     const dir = join(this.runtimeRoot(), name);
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(join(dir, 'env'), { recursive: true, mode: 0o700 });
     writeRuntimeDir(dir, spec);
-    this.journal.write({ event: 'control', service: name, command: 'add', via: 'socket', sender: via });
+    this.journal.write({ event: 'control', service: name, command: 'add', via, ...who });
     await tree.addRuntime(name, dir);
     const pid = tree.service(name)?.pid ?? 0;
     return spec.down ? 'added, down' : pid ? `added, pid ${pid}` : 'added';
@@ -341,4 +353,12 @@ function writeRuntimeDir(dir: string, spec: AddSpec): void {
   if (spec.controller) writeFileSync(join(dir, 'controller'), '');
   if (spec.notificationFd !== undefined) writeFileSync(join(dir, 'notification-fd'), `${spec.notificationFd}\n`);
   if (spec.listen.length) writeFileSync(join(dir, 'listen'), `${spec.listen.join('\n')}\n`);
+}
+
+/** Where a command came from: the command socket, a controller service's stdout, svscan --commands. */
+export type Channel = 'socket' | 'controller' | 'commands';
+
+/** The journal's `sender` for a client that said `from PID [PROGRAM]` (checked against /proc). */
+function senderOf(pid: number, program: string): string {
+  return procSender(pid, program) ?? `pid ${pid}${program ? ` (${program})` : ''}, not running`;
 }

@@ -71,3 +71,22 @@ export function procStartMicros(start: number, now: number): number | undefined 
   if (!Number.isFinite(up)) return undefined;
   return now - Math.round((up - start / USER_HZ) * 1e6);
 }
+
+/**
+ * Who PID is, for the journal's `sender`: `uid U pid P (PROGRAM)`, with the real uid and the name that
+ * /proc gives, so that a client's own claim (its pid) is checked against a live process; undefined if
+ * there is no such process.
+ */
+export function procSender(pid: number, claimed: string): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/status`, 'latin1');
+  } catch {
+    return undefined;
+  }
+  const uid = /^Uid:\s+(\d+)/m.exec(text)?.[1];
+  const comm = /^Name:\s+(.*)$/m.exec(text)?.[1];
+  if (uid === undefined) return undefined;
+  const what = claimed || comm || '?';
+  return `uid ${uid} pid ${pid} (${what})`;
+}

@@ -539,18 +539,18 @@ export class Tree {
   }
 
   /** `upkeep deploy` through the control socket: repoint, then restart the service in the new target now. */
-  async deployRequest(name: string, target: string): Promise<{ from: string | null; to: string }> {
+  async deployRequest(name: string, target: string, sender?: string): Promise<{ from: string | null; to: string }> {
     if (!isServiceName(name)) throw new Error(`unable to deploy ${name}: not a service name`);
-    this.j({ event: 'control', service: name, command: 'deploy', via: 'socket' });
+    this.j({ event: 'control', service: name, command: 'deploy', via: 'socket', ...(sender ? { sender } : {}) });
     const r = deploy(this.opts.dir, name, target);
     await this.applyRepoint(name, 'deploy');
     return { from: r.from ?? null, to: r.to };
   }
 
   /** `upkeep rollback` through the control socket. */
-  async rollbackRequest(name: string): Promise<{ from: string | null; to: string }> {
+  async rollbackRequest(name: string, sender?: string): Promise<{ from: string | null; to: string }> {
     if (!isServiceName(name)) throw new Error(`unable to roll back ${name}: not a service name`);
-    this.j({ event: 'control', service: name, command: 'rollback', via: 'socket' });
+    this.j({ event: 'control', service: name, command: 'rollback', via: 'socket', ...(sender ? { sender } : {}) });
     const r = rollback(this.opts.dir, name);
     await this.applyRepoint(name, 'rollback');
     return { from: r.from ?? null, to: r.to };

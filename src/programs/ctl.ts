@@ -34,8 +34,10 @@ export async function runCtl(o: { dir?: string; json: boolean; words: string[] }
   let ok = false;
   let line = words.map(quote).join(' ');
   if (o.json) {
-    line = JSON.stringify({ op: words[0], service: words[1], ...(words[0] === 'signal' ? { signal: words[2] } : {}) });
+    line = JSON.stringify({ op: words[0], service: words[1], ...(words[0] === 'signal' ? { signal: words[2] } : {}), client: { pid: process.pid, program: 'upkeep ctl' } });
     if (words[0] === 'add') throw new FatalError('unable to send add as JSON: use the text form');
+  } else {
+    line = `from ${process.pid} 'upkeep ctl'\n${line}`; // the journal's `sender` of this command
   }
   let ended: Promise<void>;
   try {

@@ -33,7 +33,8 @@ export interface DeployOptions {
 export async function runDeploy(o: DeployOptions): Promise<number> {
   const { tree, name } = resolveService(o.service, o.dir);
   const what = o.target === undefined ? 'roll back' : 'deploy';
-  const req = o.target === undefined ? { op: 'rollback', service: name } : { op: 'deploy', service: name, target: o.target };
+  const client = { pid: process.pid, program: o.target === undefined ? 'upkeep rollback' : 'upkeep deploy' };
+  const req = o.target === undefined ? { op: 'rollback', service: name, client } : { op: 'deploy', service: name, target: o.target, client };
   let reply: Reply;
   try {
     reply = await request(join(tree, '.upkeep'), req);

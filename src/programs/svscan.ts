@@ -159,12 +159,12 @@ export async function main(args: string[]): Promise<number> {
   try {
     await tree.scan();
     try {
-      const json = async (r: { op: string; service?: string; target?: string }): Promise<Reply> => {
+      const json = async (r: { op: string; service?: string; target?: string }, sender: string | undefined): Promise<Reply> => {
         if (r.op === 'deploy' && typeof r.service === 'string' && typeof r.target === 'string') {
-          return { ok: true, ...(await tree.deployRequest(r.service, r.target)) };
+          return { ok: true, ...(await tree.deployRequest(r.service, r.target, sender)) };
         }
         if (r.op === 'rollback' && typeof r.service === 'string') {
-          return { ok: true, ...(await tree.rollbackRequest(r.service)) };
+          return { ok: true, ...(await tree.rollbackRequest(r.service, sender)) };
         }
         return { ok: false, error: `unknown request ${JSON.stringify(r.op)}` };
       };
@@ -174,7 +174,7 @@ export async function main(args: string[]): Promise<number> {
       tree.warn('-', `unable to listen on ${state}/control.sock: ${describeError(err)} (deploy and rollback will only repoint links)`);
     }
     if (commands !== undefined) {
-      void readCommands(commands, (line) => plane.textLine(line, undefined, 'commands'), (text) => tree.warn('-', text));
+      void readCommands(commands, (line) => plane.textLine(line, undefined, 'commands', `commands ${commands === '-' ? 'stdin' : commands}`), (text) => tree.warn('-', text));
     }
     const reason = await stopRequested;
     clearInterval(timer);

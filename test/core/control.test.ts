@@ -25,6 +25,9 @@ describe('parseCommand', () => {
     expect(parseCommand('signal web SIGUSR1')).toEqual({ verb: 'signal', service: 'web', signal: 'SIGUSR1' });
     expect(parseCommand('status')).toEqual({ verb: 'status' });
     expect(parseCommand('events -f --json')).toEqual({ verb: 'events', follow: true, json: true });
+    expect(parseCommand("from 4242 'upkeep ctl'")).toEqual({ verb: 'from', pid: 4242, program: 'upkeep ctl' });
+    expect(parseCommand('from 7')).toEqual({ verb: 'from', pid: 7, program: '' });
+    for (const bad of ['from', 'from 0', 'from -1', 'from x', 'from 12345678901']) expect(() => parseCommand(bad)).toThrow(CommandError);
     expect(parseCommand('')).toBeUndefined();
     expect(parseCommand('add t --cwd /srv --down --env A=1=2 --notification-fd 5 --listen tcp:127.0.0.1:80 prog arg')).toEqual({
       verb: 'add',

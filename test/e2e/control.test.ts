@@ -67,7 +67,26 @@ describe('events and ctl', () => {
     const exit = await waitFor(() => sub.lines.find((l) => l.startsWith('exit\tweb\t')), 'the exit event');
     expect(fields(exit).slice(3).map((f) => f.split('=')[0])).toEqual(['pid', 'code', 'signal', 'uptime', 'operator', 'wanted']);
     expect(exit).toMatch(/\tcode=-\tsignal=SIGTERM\tuptime=[\d.]+\toperator=true\twanted=down$/);
-    expect(sub.lines.some((l) => l.startsWith('control\tweb\t') && l.includes('command=down\tvia=socket'))).toBe(true);
+    // who sent it: upkeep ctl names itself (`from PID PROGRAM`); svscan checks the pid and reads its uid in /proc
+    const uid = process.getuid!();
+    expect(sub.lines.some((l) => l.startsWith('control\tweb\t') && new RegExp(`\tcommand=down\tvia=socket\tsender=uid ${uid} pid \\d+ \\(upkeep ctl\\)$`).test(l))).toBe(true);
+    const jl = await waitEvent(dir, (e) => e.event === 'control' && e.service === 'web' && e.command === 'down', 'the control line');
+    expect(jl).toMatchObject({ via: 'socket', sender: expect.stringMatching(new RegExp(`^uid ${uid} pid \\d+ \\(upkeep ctl\\)$`)) });
+    // a raw client that names itself with a pid that runs, and one whose pid does not
+    const me = connect(sockOf(dir), `from ${process.pid} vitest`);
+    me.sock.write('up web\n');
+    await waitFor(() => me.lines.some((l) => l.startsWith('ok\tup\tweb')), 'the up reply');
+    me.sock.destroy();
+    await waitEvent(dir, (e) => e.event === 'control' && e.command === 'up' && e.sender === `uid ${uid} pid ${process.pid} (vitest)`, 'a sender checked in /proc');
+    const ghost = connect(sockOf(dir), 'from 999999999 ghost');
+    ghost.sock.write('down web\n');
+    await waitFor(() => ghost.lines.some((l) => l.startsWith('ok\tdown\tweb')), 'the down reply');
+    ghost.sock.destroy();
+    await waitEvent(dir, (e) => e.event === 'control' && e.command === 'down' && e.sender === 'pid 999999999 (ghost), not running', 'a sender that does not run');
+    const jdown = await upkeep(['ctl', '--json', '--dir', dir, 'up', 'web']);
+    expect(jdown.code).toBe(0);
+    await waitEvent(dir, (e) => e.event === 'control' && e.command === 'up' && /^uid \d+ pid \d+ \(upkeep ctl\)$/.test(String(e.sender)) && e.sender !== `uid ${uid} pid ${process.pid} (vitest)`, 'a JSON request names its client');
+    await upkeep(['ctl', '--dir', dir, 'down', 'web']);
 
     const up = await upkeep(['ctl', '--dir', dir, 'up', 'idle']);
     expect(up.stdout.toString()).toBe('ok\tup\tidle\twanted up: starting\n');
@@ -230,7 +249,7 @@ describe('upkeep wait', () => {
     expect(notReady.code).toBe(1);
     files(dir, { 'svc/go': '' });
     expect((await waitReady).code).toBe(0);
-    expect(journal(dir).some((e) => e.event === 'ready' && e.service === 'svc')).toBe(true);
+    await waitFor(() => journal(dir).some((e) => e.event === 'ready' && e.service === 'svc'), 'the ready line in the journal');
     // already ready: the snapshot says so
     expect((await upkeep(['wait', '--dir', dir, 'svc', '--ready', '--timeout', '1'])).code).toBe(0);
 

@@ -69,7 +69,9 @@ describe('controller services', () => {
     expect(statusPid(join(dir, 'worker'))).toBe(wpid);
     expect(alive(wpid)).toBe(true);
     expect(journal(dir).filter((e) => e.event === 'start' && e.service === 'worker')).toHaveLength(1);
-    expect(journal(dir).some((e) => e.event === 'exit' && e.service === 'ctl' && e.signal === 'SIGKILL')).toBe(true);
+    await waitEvent(dir, (e) => e.event === 'exit' && e.service === 'ctl' && e.signal === 'SIGKILL', 'the controller\'s death in the journal');
+    // the journal names the controller (and its pid) as the sender of what it asked
+    await waitEvent(dir, (e) => e.event === 'control' && e.service === 'worker' && e.via === 'controller' && e.sender === `controller ctl pid ${cpid}`, 'the controller as sender');
   }, 30_000);
 
   it.runIf(which('python3') !== undefined)('a Python controller adds a run-time service once, and after a crash finds it in the snapshot', async () => {
