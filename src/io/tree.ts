@@ -802,13 +802,17 @@ export class Tree {
    */
   private async drainLogger(name: string, pipe: LogPipe, lg: Service | undefined, kind: Entry['loggerKind'], waiting?: string): Promise<void> {
     if (kind === 'script' && this.opts.scripts) {
+      if (waiting) lg?.control('co'); // as below: a paused or down logger reads the old lines too
       const forgotten = this.opts.scripts.forget(name);
       pipe.closeWrite();
       await forgotten;
       lg?.control('dx');
     } else {
       pipe.closeWrite();
-      lg?.control('x'); // multilog exits at the end of its input; supervision ends with it
+      // multilog exits at the end of its input; supervision ends with it. At a deploy, a logger that is
+      // paused (p) is continued and one that is down (d) is started once, to read the old lines to their
+      // end before the new logger takes over (else they would be dropped with the old pipe).
+      lg?.control(waiting ? 'cox' : 'x');
     }
     if (lg) {
       const timer = waiting ? setInterval(() => this.opts.say(`svscan: warning: ${waiting} for ${name}/log to drain the old pipe`), DRAIN_WARN_MS) : undefined;

@@ -34,6 +34,8 @@ interface Slot {
   paused: boolean;
   stopping: boolean;
   forgetting: boolean;
+  /** Logger.open is under way (a forget that arrives meanwhile waits for it). */
+  starting?: boolean;
   eof: boolean;
 }
 
@@ -170,6 +172,7 @@ async function start(s: Slot, scriptLines: string[], dir: string, notes: boolean
   if (s.logger) return;
   s.notes = notes;
   let lg: Logger;
+  s.starting = true;
   try {
     lg = await Logger.open({
       script: parseScript(scriptLines),
@@ -180,24 +183,34 @@ async function start(s: Slot, scriptLines: string[], dir: string, notes: boolean
       lock: (p) => lockBatched(p, 0o600), // the start requests of a first scan arrive together: one helper
     });
   } catch (e) {
+    s.starting = false;
     const text = e instanceof FatalError ? e.message : describeError(e);
     toStderr(Buffer.from(`loghost: warning: ${s.name}/log: ${text}\n`));
     reply({ event: 'stopped', name: s.name, code: EXIT.TEMP, error: text });
+    if (s.forgetting) forgetNow(s);
     return;
   }
+  s.starting = false;
   s.logger = lg;
   s.atLineStart = true;
   s.stopping = false;
   const inp = ensureInput(s);
   lg.on('drain', () => {
-    if (!s.paused && !s.stopping && s.logger === lg) inp.resume();
+    if ((!s.paused || s.forgetting) && !s.stopping && s.logger === lg) inp.resume();
   });
   reply({ event: 'started', name: s.name });
   if (s.eof) {
     void finishAtEof(s);
     return;
   }
-  if (!s.paused) inp.resume();
+  if (!s.paused || s.forgetting) inp.resume();
+}
+
+/** Forgets a slot whose logger is not running: its pipe is closed unread. */
+function forgetNow(s: Slot): void {
+  s.input?.close();
+  slots.delete(s.name);
+  reply({ event: 'forgotten', name: s.name });
 }
 
 /** multilog's SIGTERM rule for one logger: finish the current line, leave the rest in the pipe. */
@@ -313,11 +326,8 @@ function handle(r: Request): void {
       if (!s) return;
       s.forgetting = true;
       if (s.logger && !s.stopping) s.input?.resume();
-      else {
-        s.input?.close();
-        slots.delete(s.name);
-        reply({ event: 'forgotten', name: s.name });
-      }
+      else if (!s.starting) forgetNow(s); // a start under way reads to the end once open
+
       return;
   }
 }

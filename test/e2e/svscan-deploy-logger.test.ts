@@ -201,6 +201,35 @@ describe('the logger follows a deploy', () => {
     ]);
   });
 
+  const downCases: [string, Record<string, string>, Record<string, string>][] = [
+    ['log/run', { run: '#!/bin/sh\nexec multilog t s16777215 ./main\n' }, { run: '#!/bin/sh\nexec multilog t s16777215 n5 ./main\n' }],
+    ['log/script', { script: `t\n${BIG}./main\n` }, { script: `t\n${BIG}n5\n./main\n` }],
+  ];
+  for (const [kind, log1, log2] of downCases) itWithPeer(['multilog', 'svc'])(`a ${kind} logger that is down at a deploy is started once to read the old pipe to its end`, async () => {
+    const base = versionsBase();
+    const v1 = version(base, 'v1', log1);
+    files(base, { 'v1/timeout-kill': '100\n' }); // the writer blocks on the full pipe: KILL soon after TERM
+    const v2 = version(base, 'v2', log2);
+    const dir = tree();
+    symlinkSync(v1, join(dir, 'app'));
+    const s = startScan(dir);
+    await waitFor(() => logLines(join(v1, 'log/main')).length > 200, 'v1 logging');
+    await waitFor(() => existsSync(join(dir, '.upkeep/control.sock')), 'the control socket');
+    expect((await run('svc', ['-d', join(v1, 'log')])).code).toBe(0);
+    await waitFor(() => statusPid(join(v1, 'log')) === 0, 'the logger down');
+    const progress = (): number => Number(readFileSync(join(v1, 'progress', [...pidsOf(v1)][0]!), 'latin1'));
+    const p0 = progress();
+    await waitFor(() => progress() > p0 + 1000, 'lines waiting in the pipe');
+    expect((await upkeep(['deploy', '--dir', dir, 'app', v2])).code).toBe(0);
+    await waitFor(() => logLines(join(v2, 'log/main')).length > 200, 'v2 logging');
+    s.proc.kill('SIGTERM');
+    expect((await s.exited).code).toBe(0);
+    const old = logLines(join(v1, 'log/main'));
+    expect(old.length).toBeGreaterThan(p0 + 1000);
+    expect(checkStorm(old, join(v1, 'progress')).pids).toBe(1);
+    expect(checkStorm(logLines(join(v2, 'log/main')), join(v2, 'progress')).pids).toBe(1);
+  });
+
   itWithPeer(['multilog', 'svok', 'svstat'])('a symlink repointed by hand (SIGHUP): log/script -> log/run, then a version without log/', async () => {
     const base = versionsBase();
     const v1 = version(base, 'v1', { script: `t\n${BIG}./main\n` });
