@@ -397,7 +397,9 @@ export class Tree {
         ? ['ignore', e.pipe.writeFd, stderrToLog(dir) ? e.pipe.writeFd : 'inherit']
         : ['ignore', 'inherit', 'inherit'];
     let held: ServiceFds = { fds: [], listen: 0 };
-    const adopt = this.adoptable.get(name)?.run;
+    const rec = this.adoptable.get(name)?.run;
+    // dead since the takeover read the state: started normally (or not at all if it was wanted down)
+    const adopt = rec && procAlive(rec.pid, rec.start) ? rec : undefined;
     let busy: unknown;
     try {
       if (this.opts.held) held = this.opts.held.forService(name, dir);
