@@ -607,9 +607,11 @@ export class Tree {
 
   private async startLogger(e: Entry): Promise<void> {
     if (e.logger || !e.pipe) return;
-    const logDir = join(e.target, 'log');
-    const name = `${e.name}/log`;
     const def = loggerDef(e.target, this.opts.scripts !== undefined);
+    // Its real path: a log/ that versions share through a symlink stays the same directory after a deploy,
+    // whichever version's link it was reached by (io/logger-def.ts).
+    const logDir = def.kind === 'none' ? join(e.target, 'log') : def.logDir;
+    const name = `${e.name}/log`;
     const kind: 'run' | 'script' = def.kind === 'script' ? 'script' : 'run';
     if (existsSync(join(logDir, 'run')) && existsSync(join(logDir, 'script'))) this.warn(name, `${name} has both run and script: log/run wins`);
     const pipe = e.pipe;
@@ -750,7 +752,7 @@ export class Tree {
   private async moveLogger(e: Entry, oldDef: LoggerDef, newDef: LoggerDef): Promise<void> {
     const lg = e.logger!;
     const logName = `${e.name}/log`;
-    const toLog = join(e.target, 'log');
+    const toLog = newDef.kind === 'none' ? join(e.target, 'log') : newDef.logDir;
     const fromLog = lg.dir;
     // Another path to the same log/ (both versions link to one): its supervise/ is already the new one's.
     const sameDir = oldDef.kind !== 'none' && newDef.kind !== 'none' && oldDef.logDir === newDef.logDir;

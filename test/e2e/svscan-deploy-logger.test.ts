@@ -2,7 +2,7 @@
 // carries on with its supervise/ moved to the new log/; a different one reads the old pipe to its end, then
 // the new one starts in the new target. A writer writes numbered lines (~10k/s) throughout; every line must
 // be in the right log exactly once. Status and control through Debian's svstat, svok and svc.
-import { existsSync, readdirSync, readFileSync, readlinkSync, renameSync, symlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect } from 'vitest';
 import { itWithPeer, run, tmpdir, upkeep, waitFor } from '../helpers/index.js';
@@ -199,6 +199,37 @@ describe('the logger follows a deploy', () => {
       [join(v2, 'log'), true, 'log/run changed'],
       [join(v1, 'log'), true, 'log/run changed'],
     ]);
+  });
+
+  itWithPeer(['multilog', 'svok', 'svc'])('a log/ shared by the versions (symlinks to one directory): the same multilog carries on, even once the old version is deleted', async () => {
+    const base = versionsBase();
+    files(base, { 'shared-log/run': '#!/bin/sh\nexec multilog t s16777215 ./main\n' });
+    const v1 = version(base, 'v1', {});
+    const v2 = version(base, 'v2', {});
+    symlinkSync(join(base, 'shared-log'), join(v1, 'log'));
+    symlinkSync(join(base, 'shared-log'), join(v2, 'log'));
+    const dir = tree();
+    symlinkSync(v1, join(dir, 'app'));
+    const s = startScan(dir);
+    const main = join(base, 'shared-log/main');
+    await waitFor(() => logLines(main).length > 200, 'v1 logging');
+    await waitFor(() => existsSync(join(dir, '.upkeep/control.sock')), 'the control socket');
+    const m = statusPid(join(v1, 'log'));
+    expect((await upkeep(['deploy', '--dir', dir, 'app', v2])).code).toBe(0);
+    expect(statusPid(join(v2, 'log'))).toBe(m);
+    expect(alive(m)).toBe(true);
+    await waitEvent(dir, (e) => e.event === 'logger-move', 'logger-move');
+    expect(moves(dir).map((e) => [e.restart, e.reason])).toEqual([[false, 'same logger']]);
+    rmSync(v1, { recursive: true }); // releases are cleaned up: the logger does not live in v1
+    expect((await run('svc', ['-t', join(dir, 'app/log')])).code).toBe(0);
+    await waitFor(() => statusPid(join(base, 'shared-log')) !== m && statusPid(join(base, 'shared-log')) > 0, 'multilog restarted by svc -t');
+    expect(await svok(join(dir, 'app/log'))).toBe(0);
+    const n = logLines(main).length;
+    await waitFor(() => logLines(main).length > n + 200, 'v2 logging after the restart');
+    s.proc.kill('SIGTERM');
+    expect((await s.exited).code).toBe(0);
+    expect(checkStorm(linesOf(logLines(main), v2), join(v2, 'progress')).pids).toBe(1);
+    expect(journal(dir).filter((e) => e.event === 'warning')).toEqual([]);
   });
 
   const downCases: [string, Record<string, string>, Record<string, string>][] = [
