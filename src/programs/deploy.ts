@@ -1,6 +1,7 @@
 // `upkeep deploy SERVICE TARGET` and `upkeep rollback SERVICE`: ask the running svscan (through
 // DIR/.upkeep/control.sock) to repoint the service's symlink and restart it in the new target at once;
-// its log pipe and logger carry on. Without a running svscan the link is only repointed (the next svscan
+// its logger follows it there (the same logger carries on; another is restarted once the old one has read
+// the old version's lines to the end). Without a running svscan the link is only repointed (the next svscan
 // starts the service there).
 import { join } from 'node:path';
 import { EXIT, FatalError } from '../core/errors.js';
@@ -16,8 +17,10 @@ deploy:   points SERVICE's symlink in the tree at TARGET (a directory with a run
 rollback: swaps SERVICE back to .SERVICE.previous (and keeps the one it leaves as the new previous).
 
 The running upkeep svscan of the tree does both (asked through DIR/.upkeep/control.sock), so supervise/ of
-the new target is served as soon as the command returns, and the log pipe and logger carry on: no line is
-lost across versions. Without a running svscan the link is only repointed, with a warning.
+the new target (and of its log/) is served as soon as the command returns, and no line is lost across
+versions: the same logger (e.g. one log directory at a stable path) carries on, only its supervise/ moves;
+another logger is restarted in TARGET/log once the old one has logged the old version's last line.
+Without a running svscan the link is only repointed, with a warning.
 
 SERVICE is a path (tree/NAME) or a NAME in --dir DIR, else $SVDIR, else /service.
 Prints "SERVICE: FROM -> TO". exit codes: 0 done, 100 usage, 111 failure (nothing changed).

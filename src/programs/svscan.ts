@@ -23,7 +23,7 @@ export const HELP = `usage: svscan [--scan-interval SECONDS] [--commands FILE|-]
 
 Supervises every service directory in dir (default: the current directory) in one process: each entry
 whose name does not start with '.' and that is a directory or a symlink to one. A service is known by its
-name: repointing its symlink restarts it in the new target, keeping its log pipe and logger.
+name: repointing its symlink restarts it in the new target, and its logger follows it (see upkeep-deploy(8)).
 
   dir/NAME/run            started in dir/NAME with a clean environment (PATH only) plus NAME/env/
   dir/NAME/finish         run after each exit: ./finish EXITCODE|256 SIGNUM NAME (killed after timeout-finish)
