@@ -566,8 +566,10 @@ export class Tree {
       await this.scan(); // a new service (or one dropped by x): the scan takes it up now
       return;
     }
-    if (to === undefined || e.target === to) return;
-    await this.retarget(name, e.target, to, why);
+    // The target it is going to (a deploy still under way has set it), not the one it still runs in.
+    const current = this.known.get(name)?.target ?? e.target;
+    if (to === undefined || current === to) return;
+    await this.retarget(name, current, to, why);
   }
 
   /** The exit note for log/script loggers: where the service's life ended, written after its last byte. */

@@ -232,6 +232,41 @@ describe('the logger follows a deploy', () => {
     expect(journal(dir).filter((e) => e.event === 'warning')).toEqual([]);
   });
 
+  itWithPeer(['svok'])('a rollback while the deploy is still under way: both done in order, the service and its logger end in the old target', async () => {
+    const base = versionsBase();
+    const v1 = version(base, 'v1', { script: `t\n${BIG}./main\n` });
+    const v2 = version(base, 'v2', { script: `${BIG}./main\n` });
+    files(base, { 'v1/timeout-kill': '100\n' });
+    const dir = tree();
+    symlinkSync(v1, join(dir, 'app'));
+    const s = startScan(dir);
+    await waitFor(() => logLines(join(v1, 'log/main')).length > 200, 'v1 logging');
+    await waitFor(() => existsSync(join(dir, '.upkeep/control.sock')), 'the control socket');
+    const d = upkeep(['deploy', '--dir', dir, 'app', v2]);
+    await waitFor(() => readlinkSync(join(dir, 'app')) === v2, 'the link repointed');
+    const r = await upkeep(['rollback', '--dir', dir, 'app']);
+    expect((await d).code).toBe(0);
+    expect(r.code).toBe(0);
+    // when rollback returns, v1 runs again with its logger in v1/log; v2 is released
+    expect(statusPid(v1)).toBeGreaterThan(0);
+    expect(await svok(join(v1, 'log'))).toBe(0);
+    expect(await svok(v2)).toBe(100);
+    expect(await svok(join(v2, 'log'))).toBe(100);
+    const n = logLines(join(v1, 'log/main')).length;
+    await waitFor(() => logLines(join(v1, 'log/main')).length > n + 200, 'v1 logging again');
+    s.proc.kill('SIGTERM');
+    expect((await s.exited).code).toBe(0);
+    expect(journal(dir).filter((e) => e.event === 'deploy' || e.event === 'rollback').map((e) => [e.event, e.to])).toEqual([
+      ['deploy', v2],
+      ['rollback', v1],
+    ]);
+    const old = logLines(join(v1, 'log/main'));
+    expect(checkStorm(old, join(v1, 'progress')).pids).toBe(2);
+    expect(linesOf(old, v2)).toEqual([]);
+    expect(linesOf(logLines(join(v2, 'log/main')), v1)).toEqual([]);
+    if (pidsOf(v2).size) expect(checkStorm(logLines(join(v2, 'log/main')), join(v2, 'progress')).pids).toBe(1);
+  });
+
   const downCases: [string, Record<string, string>, Record<string, string>][] = [
     ['log/run', { run: '#!/bin/sh\nexec multilog t s16777215 ./main\n' }, { run: '#!/bin/sh\nexec multilog t s16777215 n5 ./main\n' }],
     ['log/script', { script: `t\n${BIG}./main\n` }, { script: `t\n${BIG}n5\n./main\n` }],
