@@ -719,8 +719,8 @@ export class Tree {
     }
     e.target = to;
     const logName = `${name}/log`;
-    const fromLog = join(from, 'log');
-    const toLog = join(to, 'log');
+    const fromLog = oldDef.kind === 'none' ? join(from, 'log') : oldDef.logDir;
+    const toLog = newDef.kind === 'none' ? join(to, 'log') : newDef.logDir;
     if (change === null) {
       if (e.logger) await this.moveLogger(e, oldDef, newDef);
       else if (e.pipe) await this.startLogger(e); // dropped by x: taken up in the new target
