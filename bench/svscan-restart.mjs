@@ -99,6 +99,7 @@ async function side(name, { life, samples, setup, cmd }) {
   }
   const lat = latencies(readStamps(stampFile)).slice(0, samples);
   let journal;
+  let jraw;
   const jf = join(svc, '..', 'tree', '.upkeep', 'journal.jsonl');
   if (existsSync(jf)) {
     const evs = readFileSync(jf, 'utf8')
@@ -110,10 +111,11 @@ async function side(name, { life, samples, setup, cmd }) {
     for (let i = 0; i + 1 < evs.length; i++) {
       if (evs[i].event === 'exit' && evs[i + 1].event === 'start') js.push((micros(evs[i + 1].time) - micros(evs[i].time)) / 1000);
     }
-    journal = stats(js.slice(0, samples));
+    jraw = js.slice(0, samples);
+    journal = stats(jraw);
   }
   rmSync(dir, { recursive: true, force: true });
-  return { name, life, ...stats(lat), ...(journal ? { journal } : {}) };
+  return { name, life, ...stats(lat), samples: lat, ...(journal ? { journal, journalSamples: jraw } : {}) };
 }
 
 const SIDES = {
