@@ -100,6 +100,8 @@ interface Entry {
   removal?: Promise<void>;
   /** Added at run time (upkeep ctl add): not in the tree, never touched by the scan. */
   runtime?: boolean;
+  /** The start times (/proc ticks) of the service's and its log/run logger's current pids (saveState). */
+  starts?: { run?: { pid: number; start: number }; logger?: { pid: number; start: number } };
 }
 
 export class Tree {
@@ -215,6 +217,22 @@ export class Tree {
   }
 
   /** Rewrites DIR/.upkeep/state.json once the current burst of pid changes is over. */
+  /**
+   * A process's start time for state.json, read in /proc once per pid and kept on the entry: a restart
+   * rewrites the state, and reading every service's /proc/PID/stat each time (2000 files at N=1000) would
+   * hold the event loop for milliseconds in a crash loop.
+   */
+  private startOf(e: Entry, which: 'run' | 'logger', pid: number): number | undefined {
+    if (!pid) return undefined;
+    const memo = (e.starts ??= {});
+    const m = memo[which];
+    if (m && m.pid === pid) return m.start;
+    const start = procStartTime(pid);
+    if (start === undefined) delete memo[which];
+    else memo[which] = { pid, start };
+    return start;
+  }
+
   private saveState(): void {
     if (this.stateQueued) return;
     this.stateQueued = true;
@@ -228,11 +246,11 @@ export class Tree {
         const logWant = e.logger?.state?.want;
         if (logWant === 'down' || logWant === 'once') st.logWant = logWant;
         const rp = e.svc?.pid ?? 0;
-        const rs = rp ? procStartTime(rp) : undefined;
+        const rs = this.startOf(e, 'run', rp);
         if (rp && rs !== undefined) st.run = { pid: rp, start: rs };
         if (e.loggerKind === 'run') {
           const lp = e.logger?.pid ?? 0;
-          const ls = lp ? procStartTime(lp) : undefined;
+          const ls = this.startOf(e, 'logger', lp);
           if (lp && ls !== undefined) st.logger = { pid: lp, start: ls, kind: 'run' };
           st.heldFd = this.opts.scripts?.heldFd(e.name);
         } else if (e.loggerKind === 'script') {
