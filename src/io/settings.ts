@@ -38,8 +38,10 @@ export function stderrToLog(dir: string): boolean {
  */
 export function serviceUser(dir: string): { uid: number; gid: number } | undefined {
   let text: string;
+  const path = join(dir, 'user');
+  if (!existsSync(path)) return undefined; // no thrown ENOENT on every start
   try {
-    text = readFileSync(join(dir, 'user'), 'utf8');
+    text = readFileSync(path, 'utf8');
   } catch {
     return undefined;
   }
