@@ -11,6 +11,12 @@ import { Socket } from 'node:net';
 import { isatty, ReadStream as TtyReadStream } from 'node:tty';
 
 const CHUNK = 64 * 1024;
+/**
+ * One read buffer for every pipe input of the process: libuv reads one fd at a time on the event loop
+ * and hands each read to its handler before the next read, and handlers copy what must outlive the call
+ * (InputHandlers.data). The shared logger reads 1000 pipes: 64 KiB each otherwise.
+ */
+let sharedChunk: Buffer | undefined;
 const BYTE_POLL_MS = 20;
 const FILE_CHUNK = 256 * 1024;
 
@@ -54,7 +60,7 @@ class StreamInput implements Input {
 
   constructor(private readonly fd: number, private readonly on: InputHandlers) {
     const onread = {
-      buffer: Buffer.allocUnsafe(CHUNK),
+      buffer: (sharedChunk ??= Buffer.allocUnsafe(CHUNK)),
       callback: (n: number, buf: Uint8Array): boolean => {
         const b = buf as Buffer;
         this.on.data(b.subarray(0, n));

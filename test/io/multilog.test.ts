@@ -8,7 +8,7 @@ import { FatalError } from '../../src/core/errors.js';
 import { parseScript } from '../../src/core/script.js';
 import { FakeClock } from '../../src/io/clock.js';
 import { realFs, type FsSeam } from '../../src/io/logdir.js';
-import { Logger, type LoggerOptions } from '../../src/io/multilog.js';
+import { Logger, releaseIdleOutputsNow, type LoggerOptions } from '../../src/io/multilog.js';
 import { tmpdir, waitFor } from '../helpers/index.js';
 
 interface Harness {
@@ -464,4 +464,45 @@ describe('errors after start-up: warn, pause, retry, never lose a line', () => {
     expect(readFileSync(join(h.base, 'd/current'), 'latin1')).toBe('done\npartial\n');
     expect(mode(join(h.base, 'd/current'))).toBe(0o744);
   });
+});
+
+describe('output buffers released while input idles (the shared logger runs 1000 loggers)', () => {
+  // Each chunk is fed after the previous one was processed; the logger under test has its output
+  // buffers released after every chunk, the reference never; both see the same clock readings, so their
+  // log directories must hold the same bytes.
+  const chunks = [
+    'one\ntw',
+    'o\nthree\n',
+    'x'.repeat(1500) + '\nshort\n', // a head longer than 1000 bytes: the general path
+    'y'.repeat(40_000) + '\n', // longer than the 16 KiB buffer: it grows after being allocated again
+    'abc\nde',
+    'f\npartial last line',
+  ];
+  for (const args of [['./d'], ['t', './d'], ['t', './d', './e'], ['-*', '+t*', '+x*', '+y*', '+p*', './d', '-*', '+o*', './e']]) {
+    it(`same bytes with and without releases: ${args.join(' ')}`, async () => {
+      const ref = harness();
+      const rel = harness();
+      const lgRef = await open(ref, args);
+      const lgRel = await open(rel, args);
+      let released = 0;
+      for (const c of chunks) {
+        lgRef.write(Buffer.from(c));
+        lgRel.write(Buffer.from(c));
+        await lgRef.idle();
+        await lgRel.idle();
+        releaseIdleOutputsNow();
+        if (lgRel.outputsReleased) released++;
+      }
+      expect(released).toBe(chunks.length);
+      await lgRef.end();
+      await lgRel.end();
+      let total = 0;
+      for (const d of args.filter((a) => a.startsWith('./'))) {
+        const want = all(join(ref.base, d));
+        total += want.length;
+        expect(all(join(rel.base, d)).equals(want)).toBe(true);
+      }
+      expect(total).toBeGreaterThan(40_000);
+    });
+  }
 });
