@@ -12,7 +12,7 @@
 // EPOCHREALTIME is a builtin: no fork for the stamps). The floor of the method is `while :; do ./run; done`
 // in a shell (no supervisor at all), measured the same way.
 //
-//   node bench/svscan-restart.mjs [--samples 25] [--fast 200] [--only NAME,...] [--json FILE] [--upkeep PATH]
+//   node bench/svscan-restart.mjs [--samples 25] [--fast 200] [--rounds R] [--only NAME,...] [--json FILE] [--upkeep PATH]
 //
 // Sides: floor (bash loop), daemontools (Debian's supervise), upkeep-supervise, upkeep-svscan (the service has
 // a log/script logger, so an exit note goes through the shared logger before the restart), and
@@ -148,10 +148,25 @@ const SIDES = {
 };
 
 
+// Rounds (--rounds R): every round runs every side for its share of the samples, in a rotated order, and
+// the samples are pooled: a burst of load from other jobs then weighs on all sides alike.
+const ROUNDS = Math.max(1, Number(arg('rounds', '1')));
+const names = Object.keys(SIDES).filter((n) => !ONLY || ONLY.split(',').includes(n));
+const pooled = new Map(names.map((n) => [n, { lat: [], jraw: [] }]));
+for (let round = 0; round < ROUNDS; round++) {
+  const order = names.map((_, i) => names[(i + round) % names.length]);
+  for (const name of order) {
+    const spec = SIDES[name];
+    const total = spec.fast ? FAST : SAMPLES;
+    const r = await side(name, { ...spec, samples: Math.ceil(total / ROUNDS) });
+    pooled.get(name).lat.push(...r.samples);
+    if (r.journalSamples) pooled.get(name).jraw.push(...r.journalSamples);
+  }
+}
 const results = [];
-for (const [name, spec] of Object.entries(SIDES)) {
-  if (ONLY && !ONLY.split(',').includes(name)) continue;
-  const r = await side(name, { ...spec, samples: spec.fast ? FAST : SAMPLES });
+for (const name of names) {
+  const { lat, jraw } = pooled.get(name);
+  const r = { name, life: SIDES[name].life, rounds: ROUNDS, ...stats(lat), samples: lat, ...(jraw.length ? { journal: stats(jraw), journalSamples: jraw } : {}) };
   results.push(r);
   const f = (x) => (x === undefined ? '-' : x.toFixed(2));
   console.log(
