@@ -53,6 +53,10 @@ async function storm(kind: 'run' | 'script'): Promise<void> {
     await new Promise((r) => setTimeout(r, 150)); // let the new incarnation write a while (rate, not a wait for an event)
   }
   expect(kills).toBeGreaterThanOrEqual(5);
+  // the last incarnation must be past its start-up (its TERM handler set, a first batch written) before the
+  // stop: under load, a node writer that is TERMed while it starts dies silently (seen: 13 writers for 14)
+  const last = await waitFor(() => statusPid(svc), 'the last writer up');
+  await waitFor(() => existsSync(join(svc, `progress/${last}`)), 'the last writer writing');
   s.proc.kill('SIGTERM'); // the last writer writes "PID END N" on TERM; svscan drains the logger, then exits
   expect((await s.exited).code).toBe(0);
   const lines = logLines(logdir);
