@@ -6,7 +6,7 @@
 // Log directories are written in multilog's layout (archives @<stamp>.s of 4 MB, then current) with
 // daemontools-convention labels, nanoseconds ending in 500 like multilog t.
 import { spawn } from 'node:child_process';
-import { appendFileSync, closeSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -35,7 +35,10 @@ function label(unixMicros) {
 
 /** Writes a log directory of `mb` MB: lines stamped from `start` µs on, `step()` µs apart, archives of 4 MB. */
 function writeLogdir(dir, mb, start, step, tag) {
-  rmSync(dir, { recursive: true, force: true });
+  // Inputs are kept with --keep and reused when they were written with the same parameters.
+  const stampFile = join(dir, '..', `.bench-${mb}-${start}-${tag}`);
+  if (existsSync(stampFile)) return Number(readFileSync(stampFile, 'utf8'));
+  rmSync(join(dir, '..'), { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   let t = start;
   let total = 0;
@@ -56,6 +59,7 @@ function writeLogdir(dir, mb, start, step, tag) {
     closeSync(fd);
     total += size;
   }
+  writeFileSync(stampFile, String(t));
   return t;
 }
 
@@ -188,4 +192,4 @@ for (const b of [benchMerge, benchSince, benchFollow]) {
 }
 process.stdout.write('\n| benchmark | upkeep tail | peer | ratio | target |\n|---|---|---|---|---|\n');
 for (const r of rows) process.stdout.write(`| ${r.name} | ${fmt(r.upkeep)} | ${r.peerName} ${fmt(r.peer)} | ${(r.upkeep / r.peer).toFixed(3)} | ${r.target} |\n`);
-rmSync(WORK, { recursive: true, force: true });
+if (!args.includes('--keep')) rmSync(WORK, { recursive: true, force: true });

@@ -148,8 +148,11 @@ export class DirReader {
   private fd = -1;
   private finished = true; // the open file will not grow (an archive, or current after rotation)
   private bufFile = 0; // file offset of buf[0]
-  private pos = 0; // next unread byte in buf
+  /** Next unread byte in buf (the raw fast path, io/raw-merge.ts, advances it over the lines it took). */
+  pos = 0;
   private end = 0; // end of valid data in buf
+  /** After chunk(): buf[pos, lim) holds whole lines, each ending with "\n". */
+  lim = 0;
   private eof = false;
   private readonly seenNames = new Set<string>();
   /** Files that were current (or previous) and are finished, kept open until their archive name is seen. */
@@ -225,6 +228,48 @@ export class DirReader {
     }
   }
 
+  /**
+   * Bulk reading, for the -o raw fast path (io/raw-merge.ts): makes buf[pos, lim) one or more whole
+   * lines, each ending with "\n" (a finished file's last line without one gets it here, as next() would
+   * have it printed). The caller consumes lines by advancing `pos` up to `lim`, and copies what it keeps
+   * before it calls chunk() again (the bytes may move). False when no line is available now.
+   */
+  chunk(): boolean {
+    for (;;) {
+      if (this.fd < 0 && !this.openNext()) return false;
+      if (this.end > this.pos) {
+        const last = this.buf.lastIndexOf(10, this.end - 1);
+        if (last >= this.pos) {
+          this.lim = last + 1;
+          return true;
+        }
+      }
+      if (this.fill()) continue;
+      if (this.end > this.pos && this.finished) {
+        if (this.end === this.buf.length) this.grow();
+        // (end now counts one byte past the end of the file: the next read there finds nothing, as it
+        // would at the end)
+        this.buf[this.end++] = 10;
+        this.lim = this.end;
+        return true;
+      }
+      if (!this.finished) return false;
+      this.closeFile();
+    }
+  }
+
+  /** Reads into `b` from now on (a view of the fast path's shared memory); only before the first read. */
+  useBuffer(b: Buffer): void {
+    this.buf = b;
+    this.view = new Uint8Array(b.buffer, b.byteOffset, b.length);
+  }
+
+  private grow(): void {
+    const bigger = Buffer.allocUnsafe(this.buf.length * 2);
+    this.buf.copy(bigger, 0, 0, this.end);
+    this.useBuffer(bigger);
+  }
+
   private setLine(s: number, e: number, next: number): void {
     this.ls = s;
     this.le = e;
@@ -258,12 +303,7 @@ export class DirReader {
       this.end -= this.pos;
       this.pos = 0;
     }
-    if (this.end === this.buf.length) {
-      const bigger = Buffer.allocUnsafe(this.buf.length * 2);
-      this.buf.copy(bigger, 0, 0, this.end);
-      this.buf = bigger;
-      this.view = new Uint8Array(bigger.buffer, bigger.byteOffset, bigger.length);
-    }
+    if (this.end === this.buf.length) this.grow();
     let n: number;
     if (this.gz === null) n = readSync(this.fd, this.buf, this.end, this.buf.length - this.end, this.bufFile + this.end);
     else {

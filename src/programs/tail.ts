@@ -9,6 +9,7 @@ import { loadCursor, saveCursor } from '../io/cursor-file.js';
 import {
   DirReader, Engine, type SourceOptions, compileGrep, convention, lineFilter, resolveTargets, timeStamp,
 } from '../io/logdir-read.js';
+import { rawMerge } from '../io/raw-merge.js';
 
 export const HELP = `usage: upkeep tail [options] [SERVICE | LOGDIR ...]
 
@@ -221,6 +222,9 @@ export async function tail(o: TailOptions): Promise<number> {
   const full = (): boolean => out.full();
 
   const lines = o.lines ?? (o.follow && !o.since && !o.cursorFile ? 10 : null);
+  // The fast path (io/raw-merge.ts): the stored lines as they are, by stamp, with no per-line filter
+  // beyond --since/--until; -f then goes on with the general pass.
+  const fast = format === 'raw' && re === null && o.cursorFile === undefined && lines === null && !targets.some((t) => t.journal);
   for (const k of engine.start(cursor, lines, since, until)) putLine(k.service, k.line, k.labelled, k.stamp, k.exact);
   const emit = format === 'raw' ? (r: DirReader): void => out.emitRaw(r) : (r: DirReader): void => putLine(r.service, r.buf.subarray(r.ls, r.le), r.labelled, r.stamp, r.exact);
   const pass = (): Promise<void> => engine.pass(emit, full, flush);
@@ -228,7 +232,10 @@ export async function tail(o: TailOptions): Promise<number> {
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   try {
-    await pass();
+    if (fast) {
+      const write = (data: Buffer): Promise<void> => new Promise<void>((res) => stdout.write(data, () => res()));
+      await rawMerge(engine.readers, { since, until, write, stopped: () => engine.stopped || out.broken });
+    } else await pass();
     if (o.follow && !out.broken) await engine.follow(pass);
   } finally {
     process.off('SIGTERM', stop);
