@@ -14,6 +14,7 @@
 //    bench/README.md);
 //  - output in batches written from the shared buffer, two alternating regions (one may be in flight).
 import { type Stamp, isJsonLogLine, takeStamp } from '../core/logline.js';
+import { writeSync } from 'node:fs';
 import { type DirReader } from './logdir-read.js';
 
 /** Size of each reader's region. A longer line makes its reader allocate a buffer of its own. */
@@ -298,4 +299,38 @@ class Output {
   async drain(): Promise<void> {
     for (const p of this.inflight) if (p) await p;
   }
+}
+
+/**
+ * The fast path's output: batches written to fd 1 with writeSync, with no stream (making
+ * process.stdout for a pipe loads net and the stream modules: several ms of start-up, which counts
+ * for --since). A non-blocking stdout (EAGAIN) gets the rest through process.stdout; a write error
+ * (EPIPE: the reader went away) stops the run quietly, as the general path's 'error' handler does.
+ */
+export class StdoutWriter {
+  broken = false;
+  private stream: NodeJS.WriteStream | null = null;
+
+  readonly write = (data: Buffer): Promise<void> => {
+    if (this.broken) return Promise.resolve();
+    if (this.stream === null) {
+      let off = 0;
+      try {
+        while (off < data.length) off += writeSync(1, data, off, data.length - off);
+        return Promise.resolve();
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') {
+          this.broken = true;
+          return Promise.resolve();
+        }
+        this.stream = process.stdout;
+        this.stream.on('error', () => {
+          this.broken = true;
+        });
+        data = data.subarray(off);
+      }
+    }
+    const stream = this.stream;
+    return new Promise<void>((res) => stream.write(data, () => res()));
+  };
 }

@@ -2,14 +2,14 @@
 // four formats; -f follows across rotations; --cursor-file resumes an incremental consumer.
 // The reading engine (targets, filters, merge, follow) is in io/logdir-read.ts, shared with `upkeep export`.
 import { hostname } from 'node:os';
+import { type Cursor } from '../core/cursor.js';
 import { UsageError } from '../core/errors.js';
+import { type Convention } from '../core/tai64n.js';
 import { LineFormatter, type OutputFormat, type Stamp, isJsonLogLine, parseJsonLog } from '../core/logline.js';
-import { wallClock } from '../io/clock.js';
-import { loadCursor, saveCursor } from '../io/cursor-file.js';
 import {
-  DirReader, Engine, type SourceOptions, compileGrep, convention, lineFilter, resolveTargets, timeStamp,
+  DirReader, Engine, type SourceOptions, type Target, compileGrep, convention, lineFilter, resolveTargets, timeStamp,
 } from '../io/logdir-read.js';
-import { rawMerge } from '../io/raw-merge.js';
+import { StdoutWriter, rawMerge } from '../io/raw-merge.js';
 
 export const HELP = `usage: upkeep tail [options] [SERVICE | LOGDIR ...]
 
@@ -164,16 +164,59 @@ export async function tail(o: TailOptions): Promise<number> {
   const format = (o.output ?? 'short') as OutputFormat;
   if (!['short', 'iso', 'raw', 'json'].includes(format)) throw new UsageError(`-o must be short, iso, raw or json, not ${o.output}`);
   const conv = convention(o.tai);
-  const now = wallClock().nowMicros();
+  // "now" only resolves relative --since/--until (2h, today): Date's milliseconds do. (io/clock.ts's
+  // microsecond clock costs ~6 ms of start-up: its `node:process` import and the wait for a millisecond
+  // edge; start-up counts for --since, issue 5.)
+  const now = Date.now() * 1000;
   const since = timeStamp(o.since, '--since', conv, now);
   const until = timeStamp(o.until, '--until', conv, now, true);
   const re = compileGrep(o.grep);
   const targets = resolveTargets(o);
   const warn = (t: string): void => void process.stderr.write(`upkeep tail: warning: ${t}\n`);
-  const cursor = o.cursorFile ? loadCursor(o.cursorFile) : null;
+  // (loaded only for --cursor-file: start-up counts for --since, issue 5)
+  const cursorFile = o.cursorFile ? await import('../io/cursor-file.js') : null;
+  const cursor = cursorFile && o.cursorFile ? cursorFile.loadCursor(o.cursorFile) : null;
   // %header lines: only -o raw shows them (the stored bytes as they are); the other formats skip them.
   const keep = lineFilter({ since, until, re, headers: format === 'raw' });
   const engine = new Engine(targets, keep, o.cursorFile !== undefined, warn, !!(since || until || re) || format !== 'raw');
+  const lines = o.lines ?? (o.follow && !o.since && !o.cursorFile ? 10 : null);
+  const stop = (): void => engine.stop();
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  try {
+    // The fast path (io/raw-merge.ts): the stored lines as they are, by stamp, with no per-line filter
+    // beyond --since/--until, written to fd 1 directly; -f then goes on with the general pass.
+    const fast = format === 'raw' && re === null && !cursorFile && lines === null && !targets.some((t) => t.journal);
+    if (fast) {
+      engine.start(null, null, since, until);
+      const w = new StdoutWriter();
+      await rawMerge(engine.readers, { since, until, write: w.write, stopped: () => engine.stopped || w.broken });
+      if (!o.follow || w.broken || engine.stopped) return 0;
+    }
+    return await general(o, { format, conv, targets, engine, cursorFile, cursor, lines, since, until, started: fast });
+  } finally {
+    process.off('SIGTERM', stop);
+    process.off('SIGINT', stop);
+    engine.close();
+  }
+}
+
+interface Setup {
+  format: OutputFormat;
+  conv: Convention;
+  targets: Target[];
+  engine: Engine;
+  cursorFile: typeof import('../io/cursor-file.js') | null;
+  cursor: Cursor | null;
+  lines: number | null;
+  since: Stamp | null;
+  until: Stamp | null;
+  /** The readers were started and the first pass done (by the fast path): follow only. */
+  started: boolean;
+}
+
+/** The general path: any format and filter, -n, cursors; and following. */
+async function general(o: TailOptions, { format, conv, targets, engine, cursorFile, cursor, lines, since, until, started }: Setup): Promise<number> {
   const stdout = process.stdout;
   const color = format === 'short' && stdout.isTTY === true && !process.env.NO_COLOR;
   const fmt = new LineFormatter({
@@ -217,30 +260,14 @@ export async function tail(o: TailOptions): Promise<number> {
   const flush = async (): Promise<void> => {
     putHeld();
     await out.flush(o.cursorFile !== undefined);
-    if (o.cursorFile && !out.broken) saveCursor(o.cursorFile, engine.cursor(cursor));
+    if (cursorFile && o.cursorFile && !out.broken) cursorFile.saveCursor(o.cursorFile, engine.cursor(cursor));
   };
   const full = (): boolean => out.full();
 
-  const lines = o.lines ?? (o.follow && !o.since && !o.cursorFile ? 10 : null);
-  // The fast path (io/raw-merge.ts): the stored lines as they are, by stamp, with no per-line filter
-  // beyond --since/--until; -f then goes on with the general pass.
-  const fast = format === 'raw' && re === null && o.cursorFile === undefined && lines === null && !targets.some((t) => t.journal);
-  for (const k of engine.start(cursor, lines, since, until)) putLine(k.service, k.line, k.labelled, k.stamp, k.exact);
+  if (!started) for (const k of engine.start(cursor, lines, since, until)) putLine(k.service, k.line, k.labelled, k.stamp, k.exact);
   const emit = format === 'raw' ? (r: DirReader): void => out.emitRaw(r) : (r: DirReader): void => putLine(r.service, r.buf.subarray(r.ls, r.le), r.labelled, r.stamp, r.exact);
   const pass = (): Promise<void> => engine.pass(emit, full, flush);
-  const stop = (): void => engine.stop();
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
-  try {
-    if (fast) {
-      const write = (data: Buffer): Promise<void> => new Promise<void>((res) => stdout.write(data, () => res()));
-      await rawMerge(engine.readers, { since, until, write, stopped: () => engine.stopped || out.broken });
-    } else await pass();
-    if (o.follow && !out.broken) await engine.follow(pass);
-  } finally {
-    process.off('SIGTERM', stop);
-    process.off('SIGINT', stop);
-    engine.close();
-  }
+  if (!started) await pass();
+  if (o.follow && !out.broken && !engine.stopped) await engine.follow(pass);
   return 0;
 }
