@@ -1,0 +1,105 @@
+// The -o raw fast path (io/raw-merge.ts) against the general pass (Engine.pass), on the same files:
+// the same bytes in the same order, for any mix of equal labels, unlabelled lines, label-only lines,
+// JSON lines stamped by their "tai64n" field, empty files, a missing final newline, --since/--until,
+// lines longer than the fast path's buffers and more lines than it scans ahead.
+import fc from 'fast-check';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { type Stamp } from '../../src/core/logline.js';
+import { type DirReader, Engine, type Target, lineFilter } from '../../src/io/logdir-read.js';
+import { rawMerge } from '../../src/io/raw-merge.js';
+import { tmpdir } from '../helpers/index.js';
+
+const hex = (n: number, w: number): string => n.toString(16).padStart(w, '0');
+const label = (sec: number, nano: number, upper = false): string => {
+  const l = `@4000${hex(0x69000000 + sec, 12)}${hex(nano, 8)}`;
+  return upper ? l.toUpperCase() : l;
+};
+
+// A stamp from a small range, so that equal stamps across and within sources are common.
+const stampArb = fc.record({ sec: fc.integer({ min: 0, max: 5 }), nano: fc.constantFrom(0, 500, 1000) });
+const lineArb = fc.oneof(
+  { weight: 6, arbitrary: fc.tuple(stampArb, fc.string({ maxLength: 12 })).map(([s, m]) => `${label(s.sec, s.nano)} ${m.replace(/\n/g, ' ')}`) },
+  { weight: 1, arbitrary: stampArb.map((s) => label(s.sec, s.nano, true) + ' upper') },
+  { weight: 1, arbitrary: stampArb.map((s) => label(s.sec, s.nano)) }, // the label alone
+  { weight: 2, arbitrary: fc.string({ maxLength: 30 }).map((m) => m.replace(/\n/g, ' ')) }, // no label
+  { weight: 1, arbitrary: stampArb.map((s) => `@4000${hex(s.sec, 12)}zzzzzzzz not a label`) },
+  { weight: 1, arbitrary: stampArb.map((s) => `{"time":"2026-01-01T00:00:00Z","tai64n":"${label(s.sec, s.nano)}","msg":"j"}`) },
+);
+const fileArb = fc.record({ lines: fc.array(lineArb, { maxLength: 12 }), finalNewline: fc.boolean() });
+const dirArb = fc.record({ archives: fc.array(fileArb, { maxLength: 3 }), current: fc.option(fileArb, { nil: undefined }) });
+const boundArb = fc.option(stampArb.map((s): Stamp => ({ tai: 0x69000000 + s.sec, nano: s.nano })), { nil: null });
+
+type DirSpec = { archives: { lines: string[]; finalNewline: boolean }[]; current?: { lines: string[]; finalNewline: boolean } };
+
+function writeDirs(root: string, dirs: DirSpec[]): Target[] {
+  rmSync(root, { recursive: true, force: true });
+  return dirs.map((d, i) => {
+    const dir = join(root, `s${i}`);
+    mkdirSync(dir, { recursive: true });
+    const text = (f: { lines: string[]; finalNewline: boolean }): string => f.lines.join('\n') + (f.finalNewline && f.lines.length > 0 ? '\n' : '');
+    // archive names in increasing order, stamped within the lines' range (so --since skips some by name)
+    d.archives.forEach((f, k) => writeFileSync(join(dir, `${label(k * 2, 0)}.s`), text(f)));
+    if (d.current) writeFileSync(join(dir, 'current'), text(d.current));
+    return { dir, service: `s${i}` };
+  });
+}
+
+async function general(targets: Target[], since: Stamp | null, until: Stamp | null): Promise<Buffer> {
+  const e = new Engine(targets, lineFilter({ since, until, re: null }), false, () => {}, !!(since || until));
+  e.start(null, null, since, until);
+  const out: Buffer[] = [];
+  const emit = (r: DirReader): void => void out.push(Buffer.from(r.buf.subarray(r.ls, r.le)), Buffer.from('\n'));
+  await e.pass(emit, () => false, async () => {});
+  e.close();
+  return Buffer.concat(out);
+}
+
+async function fast(targets: Target[], since: Stamp | null, until: Stamp | null): Promise<Buffer> {
+  const e = new Engine(targets, lineFilter({ since, until, re: null }), false, () => {}, !!(since || until));
+  e.start(null, null, since, until);
+  const out: Buffer[] = [];
+  await rawMerge(e.readers, { since, until, write: async (d) => void out.push(Buffer.from(d)), stopped: () => false });
+  e.close();
+  return Buffer.concat(out);
+}
+
+describe('raw-merge', () => {
+  it('gives the same bytes as the general pass (property)', async () => {
+    const root = join(tmpdir(), 'p');
+    await fc.assert(
+      fc.asyncProperty(fc.array(dirArb, { minLength: 1, maxLength: 4 }), boundArb, boundArb, async (dirs, since, until) => {
+        const targets = writeDirs(root, dirs);
+        const want = await general(targets, since, until);
+        const got = await fast(targets, since, until);
+        expect(got.toString('latin1')).toEqual(want.toString('latin1'));
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('lines longer than its 128 KiB buffers, and more lines than it scans ahead at once', async () => {
+    const root = join(tmpdir(), 'big');
+    const long = (n: number, c: string): string => c.repeat(n);
+    const a = [label(0, 0) + ' ' + long(300_000, 'a'), label(1, 0) + ' short', label(3, 0) + ' ' + long(1_000_000, 'b'), 'unlabelled ' + long(140_000, 'c')];
+    const b = Array.from({ length: 5000 }, (_, i) => `${label(Math.floor(i / 1000), i % 1000)} b${i}`);
+    const c = Array.from({ length: 3000 }, (_, i) => `${label(2, i * 3)} c${i}`);
+    const targets = writeDirs(root, [
+      { archives: [{ lines: a, finalNewline: false }], current: { lines: b, finalNewline: true } },
+      { archives: [], current: { lines: c, finalNewline: true } },
+      { archives: [{ lines: b, finalNewline: true }], current: { lines: a, finalNewline: true } },
+    ]);
+    for (const [since, until] of [
+      [null, null],
+      [{ tai: 0x69000001, nano: 0 }, null],
+      [null, { tai: 0x69000002, nano: 1500 }],
+    ] as [Stamp | null, Stamp | null][]) {
+      const want = await general(targets, since, until);
+      const got = await fast(targets, since, until);
+      expect(got.length).toBe(want.length);
+      expect(got.equals(want)).toBe(true);
+    }
+    expect((await fast(targets, null, null)).length).toBeGreaterThan(2 * 1_440_000);
+  });
+});
