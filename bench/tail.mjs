@@ -1,11 +1,17 @@
-// Benchmark of `upkeep tail` (standalone: `npm run build && node bench/tail.mjs [--quick] [--merge-mb N]
-// [--since-mb N] [--probes N]`). Three comparisons, each side by side in one run, reported as ratios (not a test):
-//   1. merge: `upkeep tail -o raw` over 4 log directories vs GNU `sort -m -s -k1,1` over the same files;
-//   2. --since over many archives: time to upkeep's first output line vs the time `grep -c` needs to scan them;
-//   3. follow latency: a line appended to `current` until `upkeep tail -f` prints it vs `tail -F current`.
+// Benchmark of `upkeep tail` (issue 5's three speed targets; standalone: `npm run build && node bench/tail.mjs
+// [merge|since|follow] [--quick] [--merge-mb N] [--since-mb N] [--reps N] [--since-reps N] [--probes N] [--cold]
+// [--cold-reps N] [--keep]`). Three comparisons, each side by side in one run, reported as ratios (not a test):
+//   1. merge: `upkeep tail -o raw` over 4 log directories vs GNU `sort -m -s -k1,1` over the same files
+//      (outputs checked byte-identical first; wall and CPU time, runs interleaved);
+//   2. --since over many archives: time to upkeep's first output line vs the time `grep -c` needs to scan them,
+//      with bare node's time to its first byte beside it; --cold adds runs after dropping the page cache (root);
+//   3. follow latency: a line appended to `current` until `upkeep tail -f` prints it vs `tail -F current`, each
+//      side on its own file, probes alternated, with each follower's CPU time per line.
+// --keep keeps the generated inputs in bench/out/tail and reuses them (same parameters) in the next run.
 // Log directories are written in multilog's layout (archives @<stamp>.s of 4 MB, then current) with
 // daemontools-convention labels, nanoseconds ending in 500 like multilog t.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { cpus, loadavg } from 'node:os';
 import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,8 +29,11 @@ const opt = (name, d) => {
 };
 const MERGE_MB = opt('--merge-mb', quick ? 40 : 200);
 const SINCE_MB = opt('--since-mb', quick ? 100 : 1024);
-const PROBES = opt('--probes', quick ? 10 : 30);
-const REPS = quick ? 1 : 3;
+const PROBES = opt('--probes', quick ? 20 : 200);
+const REPS = opt('--reps', quick ? 1 : 5);
+const SINCE_REPS = opt('--since-reps', quick ? 3 : 11);
+const COLD = args.includes('--cold');
+const COLD_REPS = opt('--cold-reps', 3);
 
 const HEX = '0123456789abcdef';
 function label(unixMicros) {
@@ -68,21 +77,28 @@ function files(dir) {
   return [...names, 'current'].map((n) => join(dir, n));
 }
 
-/** Runs a shell command, resolves with its wall time in ms (stdout discarded). */
+/** Runs a command under /usr/bin/time; resolves with its wall time and CPU time (user + system) in ms. */
 function timed(cmd, argv) {
   return new Promise((res, rej) => {
     const t0 = process.hrtime.bigint();
-    const c = spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'inherit'] });
+    const c = spawn('/usr/bin/time', ['-f', '@@time %U %S', cmd, ...argv], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    c.stderr.on('data', (b) => (err += b));
     c.on('error', rej);
-    c.on('close', (code) => (code === 0 || code === 1 ? res(Number(process.hrtime.bigint() - t0) / 1e6) : rej(new Error(`${cmd} exited ${code}`))));
+    c.on('close', (code) => {
+      const wall = Number(process.hrtime.bigint() - t0) / 1e6;
+      const m = /@@time ([\d.]+) ([\d.]+)/.exec(err);
+      if (!m || (code !== 0 && code !== 1)) return rej(new Error(`${cmd} exited ${code}: ${err}`));
+      res({ wall, cpu: (Number(m[1]) + Number(m[2])) * 1000 });
+    });
   });
 }
 
 /** Time until the first byte on stdout (ms); the process is then killed. */
-function firstByte(cmd, argv) {
+function firstByte(cmd, argv, env = process.env) {
   return new Promise((res, rej) => {
     const t0 = process.hrtime.bigint();
-    const c = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
+    const c = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'inherit'], env });
     c.on('error', rej);
     let done = false;
     c.stdout.once('data', () => {
@@ -96,6 +112,9 @@ function firstByte(cmd, argv) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (ms) => (ms < 10 ? ms.toFixed(2) : ms.toFixed(0)) + ' ms';
+const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+const noCA = { ...process.env };
+delete noCA.NODE_EXTRA_CA_CERTS;
 
 async function benchMerge() {
   const dirs = [0, 1, 2, 3].map((i) => join(WORK, `merge/svc${i}/log/main`));
@@ -105,23 +124,38 @@ async function benchMerge() {
   const all = dirs.flatMap(files);
   const catted = dirs.map((d, i) => join(WORK, `merge/all${i}.txt`));
   // sort -m needs one input per stream: each directory's files concatenated (done once, not timed).
-  await Promise.all(dirs.map((d, i) => timed('/bin/sh', ['-c', `cat "$@" > ${catted[i]}`, 'sh', ...files(d)])));
-  await timed('cat', all); // page cache
+  for (let i = 0; i < dirs.length; i++) spawnSync('/bin/sh', ['-c', `cat "$@" > ${catted[i]}`, 'sh', ...files(dirs[i])]);
+  spawnSync('cat', all, { stdio: ['ignore', 'ignore', 'inherit'] }); // page cache
+  spawnSync('cat', catted, { stdio: ['ignore', 'ignore', 'inherit'] });
+  // the outputs must be the same bytes (not timed)
+  const a = spawnSync(UPKEEP, ['tail', '-o', 'raw', ...dirs], { maxBuffer: 1 << 30 }).stdout;
+  const b = spawnSync('/bin/sh', ['-c', 'LC_ALL=C sort -m -s -k1,1 "$@"', 'sh', ...catted], { maxBuffer: 1 << 30 }).stdout;
+  if (!a.equals(b)) throw new Error('upkeep tail -o raw and sort -m differ');
+  let lines = 0;
+  for (let i = a.indexOf(10); i >= 0; i = a.indexOf(10, i + 1)) lines++;
   const up = [];
   const sm = [];
+  const loads = [load()];
   for (let r = 0; r < REPS; r++) {
-    up.push(await timed(UPKEEP, ['tail', '-o', 'raw', ...dirs]));
-    sm.push(await timed('/bin/sh', ['-c', 'LC_ALL=C sort -m -s -k1,1 "$@" > /dev/null', 'sh', ...catted]));
+    // interleaved, alternating which side goes first
+    const one = () => timed(UPKEEP, ['tail', '-o', 'raw', ...dirs]).then((x) => up.push(x));
+    const two = () => timed('/bin/sh', ['-c', 'LC_ALL=C sort -m -s -k1,1 "$@" > /dev/null', 'sh', ...catted]).then((x) => sm.push(x));
+    if (r % 2 === 0) await one().then(two);
+    else await two().then(one);
   }
-  let lines = 0;
-  for (const f of catted) {
-    const b = readFileSync(f);
-    for (let i = b.indexOf(10); i >= 0; i = b.indexOf(10, i + 1)) lines++;
-  }
+  loads.push(load());
+  const w = (xs) => median(xs.map((x) => x.wall));
+  const c = (xs) => median(xs.map((x) => x.cpu));
   const ns = (ms) => ((ms * 1e6) / lines).toFixed(0);
   return {
-    name: `merge ${MERGE_MB} MB, 4 dirs, ${lines} lines (upkeep ${ns(median(up))} ns/line, sort -m ${ns(median(sm))} ns/line, both with process start)`,
-    upkeep: median(up), peer: median(sm), peerName: 'sort -m', target: 'ratio <= 1',
+    name: `merge ${MERGE_MB} MB, 4 dirs, ${lines} lines, \`-o raw\` (byte-identical outputs; process start included)`,
+    upkeep: `${fmt(w(up))} (${ns(w(up))} ns/line), CPU ${fmt(c(up))}`,
+    peer: `\`LC_ALL=C sort -m -s -k1,1\` ${fmt(w(sm))} (${ns(w(sm))} ns/line), CPU ${fmt(c(sm))}`,
+    ratio: w(up) / w(sm),
+    cpuRatio: c(up) / c(sm),
+    target: 'ratio <= 1',
+    met: w(up) <= w(sm),
+    loads,
   };
 }
 
@@ -131,65 +165,151 @@ async function benchSince() {
   const end = writeLogdir(d, SINCE_MB, start, () => 1000, 'big');
   const since = new Date((start + (end - start) * 0.95) / 1000).toISOString();
   const fs = files(d);
-  await timed('cat', fs);
+  spawnSync('cat', fs, { stdio: ['ignore', 'ignore', 'inherit'] });
   const up = [];
+  const nodeCA = [];
   const gr = [];
-  for (let r = 0; r < REPS; r++) {
+  const node = [];
+  const loads = [load()];
+  const hasCA = process.env.NODE_EXTRA_CA_CERTS !== undefined;
+  for (let r = 0; r < SINCE_REPS; r++) {
     up.push(await firstByte(UPKEEP, ['tail', '-o', 'raw', '--since', since, d]));
-    gr.push(await timed('grep', ['-c', 'status=500', ...fs]));
+    gr.push((await timed('grep', ['-c', 'status=500', ...fs])).wall);
+    node.push(await firstByte('node', ['-e', 'process.stdout.write("x")'], noCA));
+    if (hasCA) nodeCA.push(await firstByte('node', ['-e', 'process.stdout.write("x")']));
   }
-  return { name: `--since, ${SINCE_MB} MB of archives (first line)`, upkeep: median(up), peer: median(gr), peerName: 'grep -c (scan)', target: 'ratio < 0.1' };
+  loads.push(load());
+  const rows = [
+    {
+      name: `\`--since\`, ${SINCE_MB} MB of archives (${fs.length} files), time to the first line, page cache warm`,
+      upkeep: fmt(median(up)),
+      peer: `\`grep -c\` scan ${fmt(median(gr))}`,
+      ratio: median(up) / median(gr),
+      target: 'ratio < 0.1',
+      met: median(up) < 0.1 * median(gr),
+      loads,
+      note: `bare \`node -e 'process.stdout.write("x")'\` to its first byte: ${fmt(median(node))} without NODE_EXTRA_CA_CERTS` +
+        (hasCA ? `, ${fmt(median(nodeCA))} with it (set here: bin/upkeep starts tail without it)` : '') +
+        `; a tenth of grep's time is ${fmt(median(gr) / 10)}`,
+    },
+  ];
+  if (COLD) {
+    // Cold page cache: each side right after `echo 3 > /proc/sys/vm/drop_caches` (root only).
+    const cu = [];
+    const cg = [];
+    const drop = () => {
+      const r = spawnSync('/bin/sh', ['-c', 'sync; echo 3 > /proc/sys/vm/drop_caches']);
+      if (r.status !== 0) throw new Error('unable to drop the page cache');
+    };
+    for (let r = 0; r < COLD_REPS; r++) {
+      drop();
+      cu.push(await firstByte(UPKEEP, ['tail', '-o', 'raw', '--since', since, d]));
+      drop();
+      cg.push((await timed('grep', ['-c', 'status=500', ...fs])).wall);
+    }
+    rows.push({
+      name: `\`--since\`, same, page cache dropped before each run`,
+      upkeep: fmt(median(cu)),
+      peer: `\`grep -c\` scan ${fmt(median(cg))}`,
+      ratio: median(cu) / median(cg),
+      target: '(reported, not the target)',
+      met: null,
+      loads: [load()],
+    });
+  }
+  return rows;
 }
 
 async function benchFollow() {
+  // Each side follows its own file, so that a probe measures one side alone (with both on one file,
+  // the second side's time would include this process handling the first side's output).
   const d = join(WORK, 'follow/svc/log/main');
+  const t = join(WORK, 'follow/tail/log/main');
   writeLogdir(d, 1, Date.now() * 1000 - 60e6, () => 1000, 'f');
-  const cur = join(d, 'current');
+  writeLogdir(t, 1, Date.now() * 1000 - 60e6, () => 1000, 'f');
   const watch = (cmd, argv) => {
     const c = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
     let buf = '';
-    const waiters = [];
+    let waiter = null;
     c.stdout.on('data', (b) => {
+      const at = process.hrtime.bigint();
       buf += b;
-      for (const w of waiters.splice(0)) w();
+      if (waiter && buf.includes(waiter.s)) {
+        const w = waiter;
+        waiter = null;
+        buf = '';
+        w.res(at);
+      }
     });
     const until = (s) =>
       new Promise((res) => {
-        const check = () => (buf.includes(s) ? res(process.hrtime.bigint()) : waiters.push(check));
-        check();
+        if (buf.includes(s)) {
+          buf = '';
+          res(process.hrtime.bigint());
+        } else waiter = { s, res };
       });
     return { c, until };
   };
-  const up = watch(UPKEEP, ['tail', '-f', '-n', '0', '-o', 'raw', d]);
-  const tf = watch('tail', ['-F', '-n', '0', cur]);
-  // Both are ready once both have printed a warm-up line.
-  for (let i = 0; ; i++) {
-    appendFileSync(cur, `${label(Date.now() * 1000)} warmup ${i}\n`);
-    const ok = await Promise.race([Promise.all([up.until(`warmup ${i}\n`), tf.until(`warmup ${i}\n`)]).then(() => true), new Promise((r) => setTimeout(() => r(false), 500))]);
-    if (ok) break;
+  const sides = [
+    { name: 'upkeep', file: join(d, 'current'), w: watch(UPKEEP, ['tail', '-f', '-n', '0', '-o', 'raw', d]), lat: [] },
+    { name: 'tail -F', file: join(t, 'current'), w: watch('tail', ['-F', '-n', '0', join(t, 'current')]), lat: [] },
+  ];
+  const timeout = (ms) => new Promise((r) => setTimeout(() => r(false), ms));
+  for (const s of sides) {
+    // ready once it has printed a warm-up line
+    for (let i = 0; ; i++) {
+      appendFileSync(s.file, `${label(Date.now() * 1000)} warmup ${i}\n`);
+      if (await Promise.race([s.w.until(`warmup ${i}\n`).then(() => true), timeout(500)])) break;
+    }
   }
-  const lu = [];
-  const lt = [];
+  const cpu0 = sides.map((s) => procCpu(s.w.c.pid));
+  const loads = [load()];
   for (let i = 0; i < PROBES; i++) {
-    const s = `probe ${i} end\n`;
-    const t0 = process.hrtime.bigint();
-    appendFileSync(cur, `${label(Date.now() * 1000)} ${s}`);
-    const [a, b] = await Promise.all([up.until(s), tf.until(s)]);
-    lu.push(Number(a - t0) / 1e6);
-    lt.push(Number(b - t0) / 1e6);
-    await new Promise((r) => setTimeout(r, 20));
+    for (const s of i % 2 === 0 ? sides : [...sides].reverse()) {
+      const line = `probe ${i} end\n`;
+      const t0 = process.hrtime.bigint();
+      appendFileSync(s.file, `${label(Date.now() * 1000)} ${line}`);
+      s.lat.push(Number((await s.w.until(line)) - t0) / 1e6);
+      await new Promise((r) => setTimeout(r, 5));
+    }
   }
-  up.c.kill();
-  tf.c.kill();
-  return { name: `follow latency (median of ${PROBES})`, upkeep: median(lu), peer: median(lt), peerName: 'tail -F', target: 'ratio <= 1' };
+  loads.push(load());
+  const cpu = sides.map((s, k) => (procCpu(s.w.c.pid) - cpu0[k]) / PROBES);
+  for (const s of sides) s.w.c.kill();
+  const [u, f] = sides;
+  return {
+    name: `follow latency: append to \`current\` until the line is read from the follower's stdout (median of ${PROBES}, sides alternated)`,
+    upkeep: `${fmt(median(u.lat))}, CPU ${(cpu[0] * 1000).toFixed(0)} µs/line`,
+    peer: `\`tail -F\` ${fmt(median(f.lat))}, CPU ${(cpu[1] * 1000).toFixed(0)} µs/line`,
+    ratio: median(u.lat) / median(f.lat),
+    target: 'ratio <= 1',
+    met: median(u.lat) <= median(f.lat),
+    loads,
+  };
 }
 
-const rows = [];
-for (const b of [benchMerge, benchSince, benchFollow]) {
-  const r = await b();
-  rows.push(r);
-  process.stdout.write(`${r.name}: upkeep ${fmt(r.upkeep)}, ${r.peerName} ${fmt(r.peer)}, ratio ${(r.upkeep / r.peer).toFixed(3)} (target ${r.target})\n`);
+/** A process's CPU time so far (user + system), in ms, from /proc/PID/stat. */
+function procCpu(pid) {
+  const f = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  const x = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return ((Number(x[11]) + Number(x[12])) * 1000) / 100; // utime, stime in clock ticks (100 Hz)
 }
-process.stdout.write('\n| benchmark | upkeep tail | peer | ratio | target |\n|---|---|---|---|---|\n');
-for (const r of rows) process.stdout.write(`| ${r.name} | ${fmt(r.upkeep)} | ${r.peerName} ${fmt(r.peer)} | ${(r.upkeep / r.peer).toFixed(3)} | ${r.target} |\n`);
+
+const only = args.filter((a) => ['merge', 'since', 'follow'].includes(a));
+const rows = [];
+process.stdout.write(`upkeep tail benchmark, ${new Date().toISOString()}, ${cpus().length} CPUs, Node ${process.version}, load average ${load()}\n`);
+for (const [name, b] of [['merge', benchMerge], ['since', benchSince], ['follow', benchFollow]]) {
+  if (only.length > 0 && !only.includes(name)) continue;
+  for (const r of [await b()].flat()) {
+    rows.push(r);
+    process.stdout.write(`${r.name}: upkeep ${r.upkeep}; ${r.peer}; ratio ${r.ratio.toFixed(3)}${r.cpuRatio ? `, CPU ratio ${r.cpuRatio.toFixed(2)}` : ''} (target ${r.target}${r.met === null ? '' : r.met ? ': met' : ': NOT met'}); load ${r.loads.join(' -> ')}\n`);
+    if (r.note) process.stdout.write(`  ${r.note}\n`);
+  }
+}
+process.stdout.write('\n| benchmark | upkeep tail | peer | ratio | target | load average |\n|---|---|---|---|---|---|\n');
+for (const r of rows) {
+  const ratio = r.ratio.toFixed(2) + (r.cpuRatio ? ` (CPU ${r.cpuRatio.toFixed(2)})` : '');
+  process.stdout.write(`| ${r.name} | ${r.upkeep} | ${r.peer} | ${ratio} | ${r.target}${r.met === null ? '' : r.met ? ': **met**' : ': **not met**'} | ${r.loads.join(' → ')} |\n`);
+}
+for (const r of rows) if (r.note) process.stdout.write(`\n${r.note}\n`);
 if (!args.includes('--keep')) rmSync(WORK, { recursive: true, force: true });

@@ -244,6 +244,7 @@ export class DirReader {
    * before it calls chunk() again (the bytes may move). False when no line is available now.
    */
   chunk(): boolean {
+    this.lim = 0; // (until lines are found: the bytes may move, another file may open)
     for (;;) {
       if (this.fd < 0 && !this.openNext()) return false;
       if (this.end > this.pos) {
@@ -267,8 +268,23 @@ export class DirReader {
     }
   }
 
-  /** Reads into `b` from now on (a view of the fast path's shared memory); only before the first read. */
-  useBuffer(b: Buffer): void {
+  /**
+   * Reads into `b` from now on (a view of the fast path's shared memory): the unread bytes move there.
+   * False (nothing changes) when they do not fit.
+   */
+  useBuffer(b: Buffer): boolean {
+    const n = this.end - this.pos;
+    if (n > b.length) return false;
+    this.buf.copy(b, 0, this.pos, this.end);
+    this.bufFile += this.pos;
+    this.pos = 0;
+    this.end = n;
+    this.lim = 0;
+    this.setBuffer(b);
+    return true;
+  }
+
+  private setBuffer(b: Buffer): void {
     this.buf = b;
     this.view = new Uint8Array(b.buffer, b.byteOffset, b.length);
   }
@@ -276,7 +292,7 @@ export class DirReader {
   private grow(): void {
     const bigger = Buffer.allocUnsafe(this.buf.length * 2);
     this.buf.copy(bigger, 0, 0, this.end);
-    this.useBuffer(bigger);
+    this.setBuffer(bigger);
   }
 
   private setLine(s: number, e: number, next: number): void {

@@ -99,24 +99,48 @@ function jsonStamp(b: Buffer, s: number, e: number): boolean {
 
 /** Merges the readers' lines (already positioned by Engine.start) to `o.write`. */
 export async function rawMerge(readers: readonly DirReader[], o: RawMergeOptions): Promise<void> {
-  const k = readers.length;
-  const mem = Buffer.allocUnsafe(k * REGION + 2 * OUT);
-  const srcs: Source[] = [];
-  readers.forEach((r, rank) => {
-    r.useBuffer(mem.subarray(rank * REGION, (rank + 1) * REGION));
-    const s = new Source(r, rank, mem.buffer);
-    if (scan(s)) srcs.push(s);
-  });
-  const out = new Output(mem, k * REGION, o.write);
-  // The loop is a plain function run batch by batch (an async function's long loop was deoptimized
-  // again and again by V8: --trace-deopt).
-  const m = new Merger(srcs, out, o.since, o.until);
-  while (m.run()) {
-    await out.flush();
-    if (o.stopped()) return;
+  const m = new RawMerge(readers, o);
+  await m.pass();
+  await m.drain();
+}
+
+/**
+ * The fast path over a set of readers, pass after pass (-f: Engine.follow runs a pass at each wake-up,
+ * after the readers have queued new files).
+ */
+export class RawMerge {
+  private readonly all: Source[];
+  private readonly out: Output;
+
+  constructor(
+    readers: readonly DirReader[],
+    private readonly o: RawMergeOptions,
+  ) {
+    const mem = Buffer.allocUnsafe(readers.length * REGION + 2 * OUT);
+    this.all = readers.map((r, rank) => {
+      r.useBuffer(mem.subarray(rank * REGION, (rank + 1) * REGION));
+      return new Source(r, rank, mem.buffer);
+    });
+    this.out = new Output(mem, readers.length * REGION, o.write);
   }
-  await out.flush();
-  await out.drain();
+
+  /** Merges every line available now, and writes it. */
+  async pass(): Promise<void> {
+    const srcs = this.all.filter((s) => s.i < s.n || scan(s));
+    // The loop is a plain function run batch by batch (an async function's long loop was deoptimized
+    // again and again by V8: --trace-deopt).
+    const m = new Merger(srcs, this.out, this.o.since, this.o.until);
+    while (m.run()) {
+      await this.out.flush();
+      if (this.o.stopped()) return;
+    }
+    await this.out.flush();
+  }
+
+  /** Waits for the writes in flight. */
+  async drain(): Promise<void> {
+    await this.out.drain();
+  }
 }
 
 class Merger {
@@ -143,8 +167,8 @@ class Merger {
     this.curT = new Float64Array(srcs.length);
     this.curN = new Float64Array(srcs.length);
     srcs.forEach((s, j) => {
-      this.curT[j] = s.tai[0]!;
-      this.curN[j] = s.nano[0]!;
+      this.curT[j] = s.tai[s.i]!;
+      this.curN[j] = s.nano[s.i]!;
     });
   }
 
@@ -311,6 +335,16 @@ export class StdoutWriter {
   broken = false;
   private stream: NodeJS.WriteStream | null = null;
 
+  /** `onBroken`: called once when a write fails (the caller stops). */
+  constructor(private readonly onBroken: () => void = () => {}) {}
+
+  private fail(): void {
+    if (!this.broken) {
+      this.broken = true;
+      this.onBroken();
+    }
+  }
+
   readonly write = (data: Buffer): Promise<void> => {
     if (this.broken) return Promise.resolve();
     if (this.stream === null) {
@@ -320,13 +354,11 @@ export class StdoutWriter {
         return Promise.resolve();
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') {
-          this.broken = true;
+          this.fail();
           return Promise.resolve();
         }
         this.stream = process.stdout;
-        this.stream.on('error', () => {
-          this.broken = true;
-        });
+        this.stream.on('error', () => this.fail());
         data = data.subarray(off);
       }
     }

@@ -9,7 +9,9 @@ import { LineFormatter, type OutputFormat, type Stamp, isJsonLogLine, parseJsonL
 import {
   DirReader, Engine, type SourceOptions, type Target, compileGrep, convention, lineFilter, resolveTargets, timeStamp,
 } from '../io/logdir-read.js';
-import { StdoutWriter, rawMerge } from '../io/raw-merge.js';
+import { RawMerge, StdoutWriter } from '../io/raw-merge.js';
+
+const NL = Buffer.from('\n');
 
 export const HELP = `usage: upkeep tail [options] [SERVICE | LOGDIR ...]
 
@@ -186,14 +188,19 @@ export async function tail(o: TailOptions): Promise<number> {
   try {
     // The fast path (io/raw-merge.ts): the stored lines as they are, by stamp, with no per-line filter
     // beyond --since/--until, written to fd 1 directly; -f then goes on with the general pass.
-    const fast = format === 'raw' && re === null && !cursorFile && lines === null && !targets.some((t) => t.journal);
-    if (fast) {
-      engine.start(null, null, since, until);
-      const w = new StdoutWriter();
-      await rawMerge(engine.readers, { since, until, write: w.write, stopped: () => engine.stopped || w.broken });
-      if (!o.follow || w.broken || engine.stopped) return 0;
+    // Following, each wake-up runs one more pass of it: the path from an inotify event to the write
+    // is a stat of current, a read, the merge and one writeSync.
+    if (format === 'raw' && re === null && !cursorFile && !targets.some((t) => t.journal)) {
+      const w = new StdoutWriter(stop);
+      const kept = engine.start(null, lines, since, until);
+      if (kept.length > 0) await w.write(Buffer.concat(kept.flatMap((k) => [k.line, NL])));
+      const m = new RawMerge(engine.readers, { since, until, write: w.write, stopped: () => engine.stopped || w.broken });
+      await m.pass();
+      if (o.follow && !w.broken && !engine.stopped) await engine.follow(() => m.pass());
+      await m.drain();
+      return 0;
     }
-    return await general(o, { format, conv, targets, engine, cursorFile, cursor, lines, since, until, started: fast });
+    return await general(o, { format, conv, targets, engine, cursorFile, cursor, lines, since, until });
   } finally {
     process.off('SIGTERM', stop);
     process.off('SIGINT', stop);
@@ -211,12 +218,10 @@ interface Setup {
   lines: number | null;
   since: Stamp | null;
   until: Stamp | null;
-  /** The readers were started and the first pass done (by the fast path): follow only. */
-  started: boolean;
 }
 
 /** The general path: any format and filter, -n, cursors; and following. */
-async function general(o: TailOptions, { format, conv, targets, engine, cursorFile, cursor, lines, since, until, started }: Setup): Promise<number> {
+async function general(o: TailOptions, { format, conv, targets, engine, cursorFile, cursor, lines, since, until }: Setup): Promise<number> {
   const stdout = process.stdout;
   const color = format === 'short' && stdout.isTTY === true && !process.env.NO_COLOR;
   const fmt = new LineFormatter({
@@ -264,10 +269,10 @@ async function general(o: TailOptions, { format, conv, targets, engine, cursorFi
   };
   const full = (): boolean => out.full();
 
-  if (!started) for (const k of engine.start(cursor, lines, since, until)) putLine(k.service, k.line, k.labelled, k.stamp, k.exact);
+  for (const k of engine.start(cursor, lines, since, until)) putLine(k.service, k.line, k.labelled, k.stamp, k.exact);
   const emit = format === 'raw' ? (r: DirReader): void => out.emitRaw(r) : (r: DirReader): void => putLine(r.service, r.buf.subarray(r.ls, r.le), r.labelled, r.stamp, r.exact);
   const pass = (): Promise<void> => engine.pass(emit, full, flush);
-  if (!started) await pass();
+  await pass();
   if (o.follow && !out.broken && !engine.stopped) await engine.follow(pass);
   return 0;
 }

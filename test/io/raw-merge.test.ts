@@ -3,12 +3,12 @@
 // JSON lines stamped by their "tai64n" field, empty files, a missing final newline, --since/--until,
 // lines longer than the fast path's buffers and more lines than it scans ahead.
 import fc from 'fast-check';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type Stamp } from '../../src/core/logline.js';
 import { type DirReader, Engine, type Target, lineFilter } from '../../src/io/logdir-read.js';
-import { rawMerge } from '../../src/io/raw-merge.js';
+import { RawMerge, rawMerge } from '../../src/io/raw-merge.js';
 import { tmpdir } from '../helpers/index.js';
 
 const hex = (n: number, w: number): string => n.toString(16).padStart(w, '0');
@@ -101,5 +101,41 @@ describe('raw-merge', () => {
       expect(got.equals(want)).toBe(true);
     }
     expect((await fast(targets, null, null)).length).toBeGreaterThan(2 * 1_440_000);
+  });
+
+  it('pass after pass (-f), with bytes appended in between, partial lines included: the same as the general pass (property)', async () => {
+    const root = join(tmpdir(), 'f');
+    const appendArb = fc.array(fc.tuple(fc.nat(3), fc.array(lineArb, { maxLength: 5 }), fc.nat(40)), { maxLength: 6 });
+    await fc.assert(
+      fc.asyncProperty(fc.array(dirArb, { minLength: 1, maxLength: 4 }), appendArb, async (dirs, appends) => {
+        const targets = writeDirs(root, dirs.map((d) => ({ ...d, current: d.current ?? { lines: [], finalNewline: false } })));
+        const g = new Engine(targets, lineFilter({ since: null, until: null, re: null }), false, () => {}, false);
+        const f = new Engine(targets, lineFilter({ since: null, until: null, re: null }), false, () => {}, false);
+        g.start(null, null, null, null);
+        f.start(null, null, null, null);
+        const gotG: Buffer[] = [];
+        const gotF: Buffer[] = [];
+        const emit = (r: DirReader): void => void gotG.push(Buffer.from(r.buf.subarray(r.ls, r.le)), Buffer.from('\n'));
+        const m = new RawMerge(f.readers, { since: null, until: null, write: async (d) => void gotF.push(Buffer.from(d)), stopped: () => false });
+        const both = async (): Promise<void> => {
+          await g.pass(emit, () => false, async () => {});
+          await m.pass();
+          expect(Buffer.concat(gotF).toString('latin1')).toEqual(Buffer.concat(gotG).toString('latin1'));
+        };
+        await both();
+        for (const [which, lines, cut] of appends) {
+          // a few lines, the last one possibly cut short (its rest comes with the next append)
+          const text = lines.map((l) => l + '\n').join('');
+          const t = targets[which % targets.length]!;
+          appendFileSync(join(t.dir, 'current'), text.slice(0, text.length - (cut % (text.length + 1))));
+          await both();
+          appendFileSync(join(t.dir, 'current'), text.slice(text.length - (cut % (text.length + 1))));
+          await both();
+        }
+        g.close();
+        f.close();
+      }),
+      { numRuns: 80 },
+    );
   });
 });
