@@ -227,8 +227,8 @@ async function benchFollow() {
   const t = join(WORK, 'follow/tail/log/main');
   writeLogdir(d, 1, Date.now() * 1000 - 60e6, () => 1000, 'f');
   writeLogdir(t, 1, Date.now() * 1000 - 60e6, () => 1000, 'f');
-  const watch = (cmd, argv) => {
-    const c = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const watch = (cmd, argv, env = process.env) => {
+    const c = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'inherit'], env });
     let buf = '';
     let waiter = null;
     c.stdout.on('data', (b) => {
@@ -250,9 +250,17 @@ async function benchFollow() {
       });
     return { c, until };
   };
+  // The floor for any node program: fs.watch on the directory, then one readSync and one writeSync
+  // (no rotation handling, no merge): what node itself costs between the event and the write.
+  const n = join(WORK, 'follow/node/log/main');
+  writeLogdir(n, 1, Date.now() * 1000 - 60e6, () => 1000, 'f');
+  const FLOOR = `const fs = require('fs'); const f = process.argv[1]; const fd = fs.openSync(f + '/current', 'r');
+    let pos = fs.fstatSync(fd).size; const b = Buffer.allocUnsafe(1 << 16);
+    fs.watch(f, () => { let k; while ((k = fs.readSync(fd, b, 0, b.length, pos)) > 0) { pos += k; fs.writeSync(1, b, 0, k); } });`;
   const sides = [
     { name: 'upkeep', file: join(d, 'current'), w: watch(UPKEEP, ['tail', '-f', '-n', '0', '-o', 'raw', d]), lat: [] },
     { name: 'tail -F', file: join(t, 'current'), w: watch('tail', ['-F', '-n', '0', join(t, 'current')]), lat: [] },
+    { name: 'node floor', file: join(n, 'current'), w: watch('node', ['-e', FLOOR, n], noCA), lat: [] },
   ];
   const timeout = (ms) => new Promise((r) => setTimeout(() => r(false), ms));
   for (const s of sides) {
@@ -265,7 +273,7 @@ async function benchFollow() {
   const cpu0 = sides.map((s) => procCpu(s.w.c.pid));
   const loads = [load()];
   for (let i = 0; i < PROBES; i++) {
-    for (const s of i % 2 === 0 ? sides : [...sides].reverse()) {
+    for (const s of i % 2 === 0 ? sides : [...sides].reverse()) { // (alternating the order)
       const line = `probe ${i} end\n`;
       const t0 = process.hrtime.bigint();
       appendFileSync(s.file, `${label(Date.now() * 1000)} ${line}`);
@@ -276,7 +284,7 @@ async function benchFollow() {
   loads.push(load());
   const cpu = sides.map((s, k) => (procCpu(s.w.c.pid) - cpu0[k]) / PROBES);
   for (const s of sides) s.w.c.kill();
-  const [u, f] = sides;
+  const [u, f, nf] = sides;
   return {
     name: `follow latency: append to \`current\` until the line is read from the follower's stdout (median of ${PROBES}, sides alternated)`,
     upkeep: `${fmt(median(u.lat))}, CPU ${(cpu[0] * 1000).toFixed(0)} µs/line`,
@@ -285,6 +293,8 @@ async function benchFollow() {
     target: 'ratio <= 1',
     met: median(u.lat) <= median(f.lat),
     loads,
+    note: `a minimal node follower (fs.watch, readSync, writeSync; no rotation, no merge) on the same machine in the same run: ` +
+      `${fmt(median(nf.lat))}, CPU ${(cpu[2] * 1000).toFixed(0)} µs/line (ratio to tail -F ${(median(nf.lat) / median(f.lat)).toFixed(2)})`,
   };
 }
 

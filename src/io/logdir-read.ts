@@ -1004,31 +1004,46 @@ export class Engine {
 
   /** Follows until stop(): each wake-up refreshes every reader and runs a pass. */
   async follow(pass: () => Promise<void>, pollMs = 2000): Promise<void> {
+    // A directory is listed again (refresh: a stat of current, and more after a rotation) when an event
+    // other than "current changed" came from it, and at every poll; an append to current, the common
+    // event, needs only the read from the open fd (the path from the event to the write is part of
+    // issue 5's follow latency target).
+    const dirty = this.readers.map(() => true);
     const wake = (): void => {
       this.pending = true;
       this.kick?.();
     };
-    for (const r of this.readers) {
+    this.readers.forEach((r, i) => {
       try {
-        this.watchers.push(watch(r.dir, { persistent: true }, wake));
+        this.watchers.push(
+          watch(r.dir, { persistent: true }, (type, name) => {
+            if (type !== 'change' || name !== r.curFile) dirty[i] = true;
+            wake();
+          }),
+        );
       } catch (e) {
         this.warn(`unable to watch ${r.dir}: ${describeError(e)}: polling every ${pollMs} ms`);
       }
-    }
-    this.timer = setInterval(wake, pollMs);
+    });
+    this.timer = setInterval(() => {
+      dirty.fill(true);
+      wake();
+    }, pollMs);
     while (!this.stopped) {
       if (!this.pending) await new Promise<void>((res) => (this.kick = res));
       this.kick = null;
       this.pending = false;
       if (this.stopped) break;
-      for (const r of this.readers) {
+      this.readers.forEach((r, i) => {
+        if (!dirty[i]) return;
         try {
           r.refresh();
+          dirty[i] = false;
         } catch (e) {
           // The directory went away or became unreadable: say so once per wake-up, keep the others going.
           this.warn(`unable to read log directory ${r.dir}: ${describeError(e)}`);
         }
-      }
+      });
       await pass();
     }
   }
