@@ -49,22 +49,36 @@ export function readStamp(buf: Uint8Array, start: number, out: Stamp): void {
 export function takeStamp(buf: Uint8Array, start: number, end: number, out: Stamp): boolean {
   if (end - start < 25 || buf[start] !== 64 || buf[start + 1] !== 52 || buf[start + 2] !== 48 || buf[start + 3] !== 48) return false;
   if (end - start > 25 && buf[start + 25] !== 32) return false;
-  let tai = 0;
-  let bad = 0;
-  for (let i = start + 4; i < start + 17; i++) {
-    const v = HEXVAL[buf[i]!]!;
-    bad |= v;
-    tai = tai * 16 + v;
-  }
-  let nano = 0;
-  for (let i = start + 17; i < start + 25; i++) {
-    const v = HEXVAL[buf[i]!]!;
-    bad |= v;
-    nano = nano * 16 + v;
-  }
-  if (bad < 0) return false;
-  out.tai = tai;
-  out.nano = nano;
+  // Digits unrolled into small integers (int arithmetic; one floating-point step per field): ~25% less
+  // than a digit loop in a double (-o raw merge, bench/tail.mjs).
+  const H = HEXVAL;
+  const t0 = H[buf[start + 4]!]!;
+  const t1 = H[buf[start + 5]!]!;
+  const t2 = H[buf[start + 6]!]!;
+  const t3 = H[buf[start + 7]!]!;
+  const t4 = H[buf[start + 8]!]!;
+  const t5 = H[buf[start + 9]!]!;
+  const t6 = H[buf[start + 10]!]!;
+  const t7 = H[buf[start + 11]!]!;
+  const t8 = H[buf[start + 12]!]!;
+  const t9 = H[buf[start + 13]!]!;
+  const t10 = H[buf[start + 14]!]!;
+  const t11 = H[buf[start + 15]!]!;
+  const t12 = H[buf[start + 16]!]!;
+  const n0 = H[buf[start + 17]!]!;
+  const n1 = H[buf[start + 18]!]!;
+  const n2 = H[buf[start + 19]!]!;
+  const n3 = H[buf[start + 20]!]!;
+  const n4 = H[buf[start + 21]!]!;
+  const n5 = H[buf[start + 22]!]!;
+  const n6 = H[buf[start + 23]!]!;
+  const n7 = H[buf[start + 24]!]!;
+  if ((t0 | t1 | t2 | t3 | t4 | t5 | t6 | t7 | t8 | t9 | t10 | t11 | t12 | n0 | n1 | n2 | n3 | n4 | n5 | n6 | n7) < 0) return false;
+  const hi = (t0 << 16) | (t1 << 12) | (t2 << 8) | (t3 << 4) | t4; // 5 digits: 20 bits
+  const mid = (t5 << 12) | (t6 << 8) | (t7 << 4) | t8;
+  const lo = (t9 << 12) | (t10 << 8) | (t11 << 4) | t12;
+  out.tai = hi * 4294967296 + mid * 65536 + lo;
+  out.nano = ((n0 << 12) | (n1 << 8) | (n2 << 4) | n3) * 65536 + ((n4 << 12) | (n5 << 8) | (n6 << 4) | n7);
   return true;
 }
 

@@ -61,7 +61,11 @@ const scratch: Stamp = { tai: 0, nano: 0 };
  */
 function scan(s: Source): boolean {
   const r = s.r;
-  if (r.pos >= r.lim && !r.chunk()) return false;
+  r.pos = s.start; // (the merge advances s.start only)
+  if (r.pos >= r.lim && !r.chunk()) {
+    s.start = r.pos; // (chunk may have moved the bytes)
+    return false;
+  }
   const b = r.buf;
   const ends = s.ends;
   const T = s.tai;
@@ -119,7 +123,9 @@ export class RawMerge {
     const mem = Buffer.allocUnsafe(readers.length * REGION + 2 * OUT);
     this.all = readers.map((r, rank) => {
       r.useBuffer(mem.subarray(rank * REGION, (rank + 1) * REGION));
-      return new Source(r, rank, mem.buffer);
+      const s = new Source(r, rank, mem.buffer);
+      s.start = r.pos;
+      return s;
     });
     this.out = new Output(mem, readers.length * REGION, o.write);
   }
@@ -180,29 +186,28 @@ class Merger {
     const curN = this.curN;
     let k = srcs.length;
     while (k > 0) {
-      // The source with the smallest (stamp, rank) (on equal stamps the first: srcs is in rank order),
-      // and the smallest of the others: the bound.
+      // The source with the smallest (stamp, rank), m, and the smallest of the others, b (the bound), in
+      // one pass (srcs is in rank order: on equal stamps the earlier one is smaller).
       let m = 0;
       let mT = curT[0]!;
       let mN = curN[0]!;
-      for (let j = 1; j < k; j++) {
-        const t = curT[j]!;
-        if (t < mT || (t === mT && curN[j]! < mN)) {
-          m = j;
-          mT = t;
-          mN = curN[j]!;
-        }
-      }
+      let b = -1;
       let bT = Infinity;
       let bN = 0;
-      let b = -1;
-      for (let j = 0; j < k; j++) {
-        if (j === m) continue;
+      for (let j = 1; j < k; j++) {
         const t = curT[j]!;
-        if (t < bT || (t === bT && curN[j]! < bN)) {
+        const nn = curN[j]!;
+        if (t < mT || (t === mT && nn < mN)) {
+          b = m;
+          bT = mT;
+          bN = mN;
+          m = j;
+          mT = t;
+          mN = nn;
+        } else if (t < bT || (t === bT && nn < bN)) {
           b = j;
           bT = t;
-          bN = curN[j]!;
+          bN = nn;
         }
       }
       const s = srcs[m]!;
@@ -215,11 +220,12 @@ class Merger {
       if (b < 0) j = n;
       else if (m < b) while (j < n && (T[j]! < bT || (T[j] === bT && N[j]! <= bN))) j++;
       else while (j < n && (T[j]! < bT || (T[j] === bT && N[j]! < bN))) j++; // (ties go to the bound's source)
+      const e = ends[j - 1]!;
       if (this.filter) this.putKept(s, j);
-      else out.put(s, s.start, ends[j - 1]!);
-      s.start = ends[j - 1]!;
+      else if (s.off >= 0 && out.used + e - s.start <= OUT) out.copy(s.off + s.start, s.off + e);
+      else out.put(s, s.start, e);
+      s.start = e;
       s.i = j;
-      s.r.pos = s.start;
       if (j < n || scan(s)) {
         curT[m] = T[s.i]!;
         curN[m] = N[s.i]!;
@@ -273,6 +279,12 @@ class Output {
     private readonly write: (data: Buffer) => Promise<void>,
   ) {
     this.memU8 = new Uint8Array(mem.buffer, mem.byteOffset, mem.length);
+  }
+
+  /** Copies bytes [a, e) of the shared memory (the caller checked that they fit). */
+  copy(a: number, e: number): void {
+    this.memU8.copyWithin(this.base + this.cur * OUT + this.used, a, e);
+    this.used += e - a;
   }
 
   /** Copies bytes [a, e) of s's reader's buffer (in the shared memory, or a grown one of its own). */

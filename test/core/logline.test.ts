@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  LineFormatter, base64, civil, decodeUtf8, formatStamp, hasLabel, parseStamp, readStamp, rfc3339, stampUnix, unixStamp,
+  LineFormatter, base64, civil, decodeUtf8, formatStamp, hasLabel, parseStamp, readStamp, rfc3339, stampUnix, takeStamp, unixStamp,
 } from '../../src/core/logline.js';
 import { formatLabel, fromUnix } from '../../src/core/tai64n.js';
 
@@ -101,5 +101,33 @@ describe('output formats', () => {
     const un = JSON.parse(Buffer.from(f.format('web', b('plain'), false, st)).toString());
     expect(un.time_estimated).toBe(true);
     expect(un.message).toBe('plain');
+  });
+});
+
+describe('takeStamp', () => {
+  // takeStamp is the unrolled hot-path form of hasLabel + readStamp: the same lines, the same stamps.
+  it('agrees with hasLabel + readStamp on any bytes near a label (property)', () => {
+    const ch = fc.constantFrom(...'0123456789abcdefABCDEFgz@4 \n'.split(''));
+    const text = fc.oneof(
+      fc.tuple(fc.array(ch, { minLength: 21, maxLength: 21 }), fc.array(ch, { maxLength: 4 })).map(([d, rest]) => `@400${d.join('')}${rest.join('')}`),
+      fc.array(ch, { maxLength: 30 }).map((c) => c.join('')),
+      fc.tuple(fc.bigInt({ min: 0n, max: (1n << 52n) - 1n }), fc.integer({ min: 0, max: 0xffffffff })).map(
+        ([t, n]) => `@400${t.toString(16).padStart(13, '0')}${n.toString(16).padStart(8, '0')} x`,
+      ),
+    );
+    fc.assert(
+      fc.property(text, fc.nat(3), (t, pad) => {
+        const b = Buffer.from(' '.repeat(pad) + t, 'latin1');
+        const got = { tai: -1, nano: -1 };
+        const ok = takeStamp(b, pad, b.length, got);
+        expect(ok).toBe(hasLabel(b, pad, b.length));
+        if (ok) {
+          const want = { tai: 0, nano: 0 };
+          readStamp(b, pad, want);
+          expect(got).toEqual(want);
+        } else expect(got).toEqual({ tai: -1, nano: -1 });
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
