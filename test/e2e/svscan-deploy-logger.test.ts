@@ -311,7 +311,8 @@ describe('the logger follows a deploy', () => {
     renameSync(join(dir, '.app.tmp'), join(dir, 'app'));
     s.proc.kill('SIGHUP');
     await waitFor(async () => (await svok(join(v2, 'log'))) === 0 && statusPid(v2) > 0, 'v2 and its multilog served');
-    expect(await svok(join(v1, 'log'))).toBe(100);
+    // the old logger's supervise/ is released once it has drained the old pipe and exited: wait for it
+    await waitFor(async () => (await svok(join(v1, 'log'))) === 100, 'v1/log released');
     await waitFor(() => logLines(join(v2, 'log/main')).length > 200, 'v2 logging through multilog');
     const m2 = statusPid(join(v2, 'log'));
 
@@ -319,7 +320,7 @@ describe('the logger follows a deploy', () => {
     renameSync(join(dir, '.app.tmp'), join(dir, 'app'));
     s.proc.kill('SIGHUP');
     await waitFor(() => statusPid(v3) > 0 && !alive(m2), 'v3 up, v2 multilog gone');
-    expect(await svok(join(v2, 'log'))).toBe(100);
+    await waitFor(async () => (await svok(join(v2, 'log'))) === 100, 'v2/log released');
     s.proc.kill('SIGTERM');
     expect((await s.exited).code).toBe(0);
 
