@@ -21,16 +21,21 @@ import { type DirReader } from './logdir-read.js';
 const REGION = 1 << 17;
 /** Size of each output region. */
 const OUT = 1 << 18;
-/** Lines scanned ahead per source. */
+/** Lines scanned ahead per source (fewer with many sources: 20 bytes a line each). */
 const SCAN = 2048;
+/**
+ * Up to this many sources the merge picks the smallest by a linear scan; beyond, the caller uses the
+ * general pass (its heap): a linear scan costs a comparison per source per run.
+ */
+export const MAX_SOURCES = 16;
 const TAI_FIELD = Buffer.from('"tai64n":"');
 
 /** A source as the merge sees it: its reader and the scanned-ahead lines [i, n). */
 class Source {
   /** End offset (after "\n") in the reader's buffer of each scanned line. */
-  readonly ends = new Int32Array(SCAN);
-  readonly tai = new Float64Array(SCAN);
-  readonly nano = new Float64Array(SCAN);
+  readonly ends: Int32Array;
+  readonly tai: Float64Array;
+  readonly nano: Float64Array;
   i = 0;
   n = 0;
   /** Start of line i. */
@@ -41,7 +46,12 @@ class Source {
     readonly r: DirReader,
     readonly rank: number,
     readonly mem: ArrayBufferLike,
-  ) {}
+    readonly cap: number,
+  ) {
+    this.ends = new Int32Array(cap);
+    this.tai = new Float64Array(cap);
+    this.nano = new Float64Array(cap);
+  }
 }
 
 export interface RawMergeOptions {
@@ -78,7 +88,8 @@ function scan(s: Source): boolean {
   let p = r.pos;
   let n = 0;
   s.start = p;
-  while (p < lim && n < SCAN) {
+  const cap = s.cap;
+  while (p < lim && n < cap) {
     const e = b.indexOf(10, p);
     if (takeStamp(b, p, e, scratch) || (isJsonLogLine(b, p, e) && jsonStamp(b, p, e))) {
       tai = scratch.tai;
@@ -123,7 +134,7 @@ export class RawMerge {
     const mem = Buffer.allocUnsafe(readers.length * REGION + 2 * OUT);
     this.all = readers.map((r, rank) => {
       r.useBuffer(mem.subarray(rank * REGION, (rank + 1) * REGION));
-      const s = new Source(r, rank, mem.buffer);
+      const s = new Source(r, rank, mem.buffer, readers.length > 4 ? SCAN / 4 : SCAN);
       s.start = r.pos;
       return s;
     });

@@ -9,7 +9,7 @@ import { LineFormatter, type OutputFormat, type Stamp, isJsonLogLine, parseJsonL
 import {
   DirReader, Engine, type SourceOptions, type Target, compileGrep, convention, lineFilter, resolveTargets, timeStamp,
 } from '../io/logdir-read.js';
-import { RawMerge, StdoutWriter } from '../io/raw-merge.js';
+import { MAX_SOURCES, RawMerge, StdoutWriter } from '../io/raw-merge.js';
 
 const NL = Buffer.from('\n');
 
@@ -186,11 +186,10 @@ export async function tail(o: TailOptions): Promise<number> {
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   try {
-    // The fast path (io/raw-merge.ts): the stored lines as they are, by stamp, with no per-line filter
-    // beyond --since/--until, written to fd 1 directly; -f then goes on with the general pass.
-    // Following, each wake-up runs one more pass of it: the path from an inotify event to the write
-    // is a stat of current, a read, the merge and one writeSync.
-    if (format === 'raw' && re === null && !cursorFile && !targets.some((t) => t.journal)) {
+    // The fast path (io/raw-merge.ts): -o raw with no filter beyond --since/--until, up to MAX_SOURCES
+    // directories: the stored lines merged in batches and written to fd 1 directly. With -f each
+    // wake-up runs one more pass of it (an append to current: one read, the merge, one writeSync).
+    if (format === 'raw' && re === null && !cursorFile && targets.length <= MAX_SOURCES && !targets.some((t) => t.journal)) {
       const w = new StdoutWriter(stop);
       const kept = engine.start(null, lines, since, until);
       if (kept.length > 0) await w.write(Buffer.concat(kept.flatMap((k) => [k.line, NL])));

@@ -69,7 +69,7 @@ describe('raw-merge', () => {
   it('gives the same bytes as the general pass (property)', async () => {
     const root = join(tmpdir(), 'p');
     await fc.assert(
-      fc.asyncProperty(fc.array(dirArb, { minLength: 1, maxLength: 4 }), boundArb, boundArb, async (dirs, since, until) => {
+      fc.asyncProperty(fc.array(dirArb, { minLength: 1, maxLength: 6 }), boundArb, boundArb, async (dirs, since, until) => {
         const targets = writeDirs(root, dirs);
         const want = await general(targets, since, until);
         const got = await fast(targets, since, until);
