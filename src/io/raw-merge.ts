@@ -1,17 +1,19 @@
-// The fast path of `upkeep tail -o raw` (no -g, -n, cursor): the stored lines merged by stamp and copied
-// out as they are, in the same order as Engine.pass (the smallest (stamp, rank) first), byte for byte.
+// The fast path of `upkeep tail -o raw` (no -g, no cursor, no journal, up to MAX_SOURCES directories;
+// -n's lines are written before it, -f runs it again at each wake-up): the stored lines merged by stamp
+// and copied out as they are, in the same order as Engine.pass (the smallest (stamp, rank) first), byte
+// for byte (test/io/raw-merge.test.ts compares the two).
 //
 // Where the general pass handles one line at a time (a reader object, a heap, a filter and an emit call
 // per line), this one works in batches (measured with bench/tail.mjs against `sort -m`):
 //  - each source's lines are scanned ahead, up to SCAN lines at once, into typed arrays (end offset,
 //    stamp): one indexOf and one label parse per line, in a loop that touches nothing else;
-//  - the merge picks the source with the smallest current line by a linear scan (few sources; a heap
-//    costs more below ~8) and takes from it the whole run of lines that still come first, found by
-//    comparing numbers in those arrays;
+//  - the merge picks the source with the smallest current line, and the next smallest (the bound), in
+//    one linear scan of their stamps (few sources), and takes from it the whole run of lines that still
+//    come before the bound, found by comparing numbers in those arrays;
 //  - every reader's buffer and the output buffers are views of one ArrayBuffer, so a run is copied with
 //    one copyWithin (no subarray object per copy: ~25 ns a copy against ~60 for set + subarray);
-//  - reads of 128 KiB (reads of 256 KiB to 1 MiB into buffers that size were 3x slower here:
-//    bench/README.md);
+//  - reads of 128 KiB into 128 KiB regions (regions of 256 KiB made the whole merge 3x slower here,
+//    and reading the same files in 1 MiB reads took 3-4x as long as in 128 KiB reads: bench/README.md);
 //  - output in batches written from the shared buffer, two alternating regions (one may be in flight).
 import { type Stamp, isJsonLogLine, takeStamp } from '../core/logline.js';
 import { writeSync } from 'node:fs';
