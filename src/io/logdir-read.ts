@@ -679,9 +679,6 @@ export interface StartOptions {
   until?: Stamp | null;
 }
 
-function before(a: Stamp, b: Stamp): boolean {
-  return a.tai < b.tai || (a.tai === b.tai && a.nano < b.nano);
-}
 
 /** Queues a whole directory (minus archives that --since/--until rule out) on a fresh reader. */
 export function startAll(r: DirReader, o: StartOptions): void {
@@ -689,27 +686,22 @@ export function startAll(r: DirReader, o: StartOptions): void {
 }
 
 function tryStartAll(r: DirReader, o: StartOptions): boolean {
-  // Archives that --since rules out by name are neither stat'ed nor opened (1 GB of archives: 250 names).
-  const since = o.since;
-  const ruledOut = since
-    ? (name: string): boolean => {
-        const st = archiveStamp(name);
-        return st !== null && before(st, since);
-      }
-    : undefined;
+  // An archive's name is when it was finished: every line in it is older. (No such bound holds for
+  // --until: multilog may stamp a line before it finishes the previous file, then write it to the new one.)
+  // Archives that --since rules out by name are neither stat'ed nor opened (1 GB of archives: 250 names),
+  // and compared as text: fixed-width lowercase hex labels sort as their stamps do.
+  const since = o.since ? formatStamp(o.since) : null;
+  const ruledOut = since ? (name: string): boolean => name.startsWith('@') && name.slice(0, 25).toLowerCase() < since : undefined;
   const files = listLogdir(r.dir, r.curFile, ruledOut);
   const q: Queued[] = [];
-  let prevName: Stamp | null = null;
+  let prev: string | null = null; // the last archive before this file
   for (const f of files) {
-    const name = archiveStamp(f.name);
-    // An archive's name is when it was finished: every line in it is older. (No such bound holds for
-    // --until: multilog may stamp a line before it finishes the previous file, then write it to the new one.)
-    const skip = o.since && name && before(name, o.since);
-    if (!skip) {
-      if (q.length === 0 && prevName) r.setInitialStamp(prevName);
+    if (!ruledOut?.(f.name)) {
+      const p = q.length === 0 && prev !== null ? archiveStamp(prev) : null;
+      if (p) r.setInitialStamp(p);
       q.push({ name: f.name, ino: f.ino, start: 0 });
     }
-    if (name) prevName = name;
+    if (f.name.startsWith('@')) prev = f.name;
   }
   return r.enqueue(q, files);
 }
