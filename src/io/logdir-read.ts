@@ -679,7 +679,6 @@ export interface StartOptions {
   until?: Stamp | null;
 }
 
-
 /** Queues a whole directory (minus archives that --since/--until rule out) on a fresh reader. */
 export function startAll(r: DirReader, o: StartOptions): void {
   for (let attempt = 0; attempt < 20; attempt++) if (tryStartAll(r, o)) return;
