@@ -112,6 +112,11 @@ function code(e: unknown): string | undefined {
   return (e as { code?: string } | null)?.code;
 }
 
+/** One asynchronous write(2) (thread pool) of buf[off..] to fd; resolves to the bytes written. */
+function writeAsync(fd: number, buf: Buffer, off: number): Promise<number> {
+  return new Promise((res, rej) => nodeFs.write(fd, buf, off, buf.length - off, null, (e, n) => (e ? rej(e) : res(n))));
+}
+
 export class LogDir {
   readonly path: string;
   /** The argument as given, for messages. */
@@ -290,6 +295,9 @@ export class LogDir {
       for (;;) {
         const name = this.stampName(c);
         try {
+          // %gzip: NAME.gz is NAME compressed, so NAME is taken while it exists (the clock went back, or a
+          // clock that stands still): compressAll would take the new NAME for a leftover and remove it.
+          if (this.spec.extras?.gzip && this.exists(name + '.gz')) throw Object.assign(new Error('EEXIST'), { code: 'EEXIST' });
           fs.linkSync(path, this.p(name));
           break;
         } catch (e) {
@@ -305,10 +313,14 @@ export class LogDir {
       const v = retentionVictim(names, this.spec.num);
       if (v < 0) break;
       const name = names[v]!;
-      await this.retry(
-        () => fs.unlinkSync(Buffer.concat([prefix, name])),
-        `unable to remove ${dir}/${name.toString('latin1')}`,
-      );
+      // ENOENT: gone meanwhile (compressed to NAME.gz by %gzip); the names are read again.
+      await this.retry(() => {
+        try {
+          fs.unlinkSync(Buffer.concat([prefix, name]));
+        } catch (e) {
+          if (code(e) !== 'ENOENT') throw e;
+        }
+      }, `unable to remove ${dir}/${name.toString('latin1')}`);
     }
     const cap = this.spec.extras?.totalBytes ?? 0;
     if (cap > 0) await this.applyCap(cap);
@@ -496,21 +508,23 @@ export class LogDir {
   }
 
   private async compressAll(): Promise<void> {
+    const { fs } = this.ctx;
     let name = '';
     try {
       // Until no archive is left uncompressed (rotations may add some while we work).
       for (let done = false; !done; ) {
         done = true;
-        const names = nodeFs.readdirSync(this.path);
-        if (names.includes(GZIP_TMP)) nodeFs.unlinkSync(this.p(GZIP_TMP)); // left by a crash: start it again
+        const names = fs.readdirBuffers(this.path).map((b) => b.toString('latin1'));
+        if (names.includes(GZIP_TMP)) fs.unlinkSync(this.p(GZIP_TMP)); // left by a crash: start it again
         const have = new Set(names);
         for (name of names.filter((n) => ARCHIVE_NAME.test(n)).sort()) {
           if (this.lockFd < 0) return; // released
           done = false;
           try {
             // A complete .gz (renamed only once written and synced) whose original is still there: a
-            // crash between the rename and the unlink. The original goes now.
-            if (have.has(name + '.gz')) nodeFs.unlinkSync(this.p(name));
+            // crash between the rename and the unlink. The original goes now. (finish() never gives a new
+            // archive a name whose .gz exists.)
+            if (have.has(name + '.gz')) fs.unlinkSync(this.p(name));
             else await this.compressOne(name);
           } catch (e) {
             if (code(e) !== 'ENOENT') throw e; // else retention took it meanwhile
@@ -526,31 +540,51 @@ export class LogDir {
   /**
    * Compresses one archive to GZIP_TMP through zlib's stream (off the event loop), syncs it, then, in one
    * synchronous step that retention cannot interleave with: renames it to NAME.gz and removes NAME.
+   *
+   * The compressed bytes are written through our own descriptor by the last stage of the pipeline, never by
+   * a stream given the fd: pipeline() destroys every stream when one fails (the source removed by retention
+   * meanwhile), and a destroyed fs.WriteStream closes its fd even with autoClose: false, asynchronously,
+   * after we closed it ourselves, by then the number of whatever was opened next (the next gzip.tmp,
+   * `current`, another directory's files in loghost).
    */
   private async compressOne(name: string): Promise<void> {
+    const { fs } = this.ctx;
     const src = this.p(name);
     const tmp = this.p(GZIP_TMP);
-    const mode = nodeFs.statSync(src).mode & 0o7777;
-    const fd = nodeFs.openSync(tmp, 'w', 0o600);
+    const mode = fs.statSync(src).mode & 0o7777;
+    const fd = fs.openSync(tmp, O_TRUNC_CREATE & ~C.O_NONBLOCK, 0o600);
     try {
-      await pipeline(nodeFs.createReadStream(src), createGzip(), nodeFs.createWriteStream('', { fd, autoClose: false }));
+      await pipeline(nodeFs.createReadStream(src), createGzip(), async (gz: AsyncIterable<Buffer>) => {
+        for await (const chunk of gz) for (let o = 0; o < chunk.length; ) o += await writeAsync(fd, chunk, o);
+      });
       await new Promise<void>((res, rej) => nodeFs.fsync(fd, (e) => (e ? rej(e) : res())));
-      nodeFs.fchmodSync(fd, mode);
+      fs.fchmodSync(fd, mode);
     } finally {
-      nodeFs.closeSync(fd);
+      fs.closeSync(fd);
     }
-    if (!nodeFs.existsSync(src)) {
-      nodeFs.unlinkSync(tmp); // retention took the original meanwhile
+    if (!this.exists(name)) {
+      fs.unlinkSync(tmp); // retention took the original meanwhile
       return;
     }
-    nodeFs.renameSync(tmp, src + '.gz');
-    const dfd = nodeFs.openSync(this.path, C.O_RDONLY | C.O_DIRECTORY);
+    fs.renameSync(tmp, src + '.gz');
+    const dfd = fs.openSync(this.path, C.O_RDONLY | C.O_DIRECTORY);
     try {
-      nodeFs.fsyncSync(dfd);
+      fs.fsyncSync(dfd);
     } finally {
-      nodeFs.closeSync(dfd);
+      fs.closeSync(dfd);
     }
-    nodeFs.unlinkSync(src);
+    fs.unlinkSync(src);
+  }
+
+  /** Whether FILE exists in the directory (any error but ENOENT is thrown). */
+  private exists(file: string): boolean {
+    try {
+      this.ctx.fs.statSync(this.p(file));
+      return true;
+    } catch (e) {
+      if (code(e) === 'ENOENT') return false;
+      throw e;
+    }
   }
 
   private syncBehind(): void {
