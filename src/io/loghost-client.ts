@@ -7,15 +7,17 @@
 //
 // Requests (one JSON object per line on loghost's stdin):
 //   {"op":"add","name":N,"fd":3 | "path":"/proc/PID/fd/K","script":[lines],"dir":LOGDIR,"notes":true,"token":T}
-//   {"op":"start","name":N}      open the logger (locks, recovery) and read its pipe
-//   {"op":"stop","name":N}       finish the current line, close the logger, stop reading (svc -d/-t/-k)
+//   {"op":"start","name":N,"gen":G}  open the logger (locks, recovery) and read its pipe; G numbers this
+//                                incarnation (unique for the life of svscan, across loghost respawns)
+//   {"op":"stop","name":N,"gen":G}   finish the current line, close the logger, stop reading (svc -d/-t/-k);
+//                                a stop for an incarnation that has already ended is ignored
 //   {"op":"pause"|"resume","name":N}   stop/resume reading (svc -p/-c)
 //   {"op":"rotate","name":N}     svc -a
 //   {"op":"forget","name":N}     the write end is closed: read to the end, close, forget
 //   {"op":"hold","name":N,"fd":3 | "path":P}  keep a read end of a `log/run` pipe open, never read it
 //   {"op":"release","name":N}    close that held read end
 // Replies (one JSON object per line on loghost's stdout):
-//   {"event":"started","name":N}  {"event":"stopped","name":N,"code":0|111,"error"?:TEXT}
+//   {"event":"started","name":N,"gen":G}  {"event":"stopped","name":N,"gen":G,"code":0|111,"error"?:TEXT}
 //   {"event":"forgotten","name":N}  {"event":"added","name":N,"fd":FD}  (FD: the pipe's fd in loghost)
 //   {"event":"held","name":N,"fd":FD}
 //
@@ -26,6 +28,14 @@
 // end of every `log/run` pipe too: the service blocks on a full pipe instead, as under daemontools (where
 // supervise holds it), until a new svscan takes the pipe over and starts a logger. It costs one fd per
 // service in loghost; a tree with only `log/run` loggers runs loghost for this alone.
+//
+// Incarnations: to the NAME/log Service every start of a slot is a new process with loghost's pid, so the
+// pid cannot tell an old incarnation's end from the new one's. Every start therefore carries a number
+// (gen), every stop names the incarnation it is meant for, every `stopped` reply names the one that ended,
+// and a reply for any other incarnation than the current one is dropped: a `svc -t` that reaches svscan
+// while the previous one is being answered, or one that lands while the new logger is still opening, must
+// never read as the new incarnation dying young (a backoff). Replies of a loghost that has died (its exit
+// already ended its loggers) are dropped too, and every loghost's replies are framed on their own.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, writeSync, constants as C } from 'node:fs';
@@ -59,6 +69,8 @@ interface Slot {
   active: boolean;
   /** The pipe's fd inside the current loghost (for the state file). */
   hostFd?: number;
+  /** The current (or last) incarnation's number; `exited` belongs to it. */
+  gen: number;
   exited?: (code: number | null, signal: string | null) => void;
   forgotten?: () => void;
 }
@@ -89,8 +101,9 @@ export class LogHostClient implements ScriptLoggers {
   private respawnTimer: NodeJS.Timeout | undefined;
   /** Per-boot token framing exit notes: no service knows it. */
   readonly token = randomBytes(12).toString('hex');
-  private replyBuf = '';
   private stopped = false;
+  /** The last incarnation number given (LogHostClient-wide, so never reused by a respawned loghost). */
+  private gen = 0;
   onChange: LogHostListener = () => {};
 
   constructor(private readonly opts: LogHostOptions) {}
@@ -140,7 +153,7 @@ export class LogHostClient implements ScriptLoggers {
       } catch {
         /* no notes for this one */
       }
-      slot = { name, logDir, pipe, noteFd, notes: true, active: false };
+      slot = { name, logDir, pipe, noteFd, notes: true, active: false, gen: 0 };
       this.slots.set(name, slot);
       if (this.proc) this.sendAdd(slot, undefined);
     }
@@ -151,9 +164,11 @@ export class LogHostClient implements ScriptLoggers {
         if (!this.slots.has(name)) throw Object.assign(new Error('the service is being removed'), { code: 'ENOENT' });
         s.notes = !existsSync(join(s.logDir, 'no-exit-notes'));
         const pid = this.ensure();
+        const script = readScript(s.logDir);
+        s.gen = ++this.gen;
         s.exited = exited;
         s.active = true;
-        this.send({ op: 'start', name, script: readScript(s.logDir), dir: s.logDir, notes: s.notes });
+        this.send({ op: 'start', name, gen: s.gen, script, dir: s.logDir, notes: s.notes });
         return pid;
       },
       signal: (_pid, signal) => {
@@ -175,7 +190,7 @@ export class LogHostClient implements ScriptLoggers {
             this.send({ op: 'resume', name });
             return;
           default: // TERM, KILL, INT, HUP: this logger (never loghost) finishes its line and stops
-            this.send({ op: 'stop', name });
+            this.send({ op: 'stop', name, gen: s.gen });
         }
       },
     };
@@ -254,10 +269,19 @@ export class LogHostClient implements ScriptLoggers {
       throw new Error('unable to spawn loghost');
     }
     this.proc = proc;
-    this.replyBuf = '';
     proc.stdin!.on('error', () => {});
     proc.stdout!.setEncoding('utf8');
-    proc.stdout!.on('data', (t: string) => this.onReplies(t));
+    // Framed per loghost: what an old one still had in its stdout pipe when it died is not glued to the
+    // first reply of the next one, and is dropped (its 'exit' has already ended every logger it ran).
+    let buf = '';
+    proc.stdout!.on('data', (t: string) => {
+      buf += t;
+      const nl = buf.lastIndexOf('\n');
+      if (nl < 0) return;
+      const lines = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      if (this.proc === proc) this.onReplies(lines);
+    });
     proc.once('exit', (code, signal) => this.onExit(proc, code, signal));
     slots.forEach((s, i) => this.sendAdd(s, 3 + i));
     holds.forEach(([name, h], i) => {
@@ -282,13 +306,10 @@ export class LogHostClient implements ScriptLoggers {
     this.proc?.stdin?.write(`${JSON.stringify(msg)}\n`);
   }
 
+  /** Complete reply lines of the current loghost. */
   private onReplies(text: string): void {
-    this.replyBuf += text;
-    let nl: number;
-    while ((nl = this.replyBuf.indexOf('\n')) >= 0) {
-      const line = this.replyBuf.slice(0, nl);
-      this.replyBuf = this.replyBuf.slice(nl + 1);
-      let r: { event?: string; name?: string; code?: number; error?: string };
+    for (const line of text.split('\n')) {
+      let r: { event?: string; name?: string; gen?: number; code?: number; error?: string };
       try {
         r = JSON.parse(line);
       } catch {
@@ -304,6 +325,8 @@ export class LogHostClient implements ScriptLoggers {
       if (!s) continue;
       if (r.event === 'stopped' && s.forgotten) {
         s.forgotten(); // end of input reached before loghost saw the forget request: the same outcome
+      } else if (r.event === 'stopped' && r.gen !== undefined && r.gen !== s.gen) {
+        continue; // an older incarnation's end (already reported): never the current one's
       } else if (r.event === 'stopped') {
         s.active = false;
         const cb = s.exited;

@@ -37,6 +37,14 @@ interface Slot {
   /** Logger.open is under way (a forget that arrives meanwhile waits for it). */
   starting?: boolean;
   eof: boolean;
+  /** The incarnation (svscan's number) the current, opening or last logger belongs to. */
+  gen: number;
+  /** The last incarnation whose end was replied (one `stopped` per incarnation, whatever ends it). */
+  endedGen: number;
+  /** A stop for the incarnation whose logger is still opening: it stops as soon as it is open. */
+  stopAsked: boolean;
+  /** A start that arrived while the previous logger was still stopping: run once it has stopped. */
+  pendingStart?: () => void;
 }
 
 const clock = wallClock();
@@ -54,6 +62,13 @@ function closeQuietly(fd: number): void {
 
 function reply(msg: object): void {
   process.stdout.write(`${JSON.stringify(msg)}\n`);
+}
+
+/** Incarnation `gen` of this slot has ended: told to svscan once. */
+function ended(s: Slot, gen: number, code: number, error?: string): void {
+  if (s.endedGen === gen && gen !== 0) return;
+  s.endedGen = gen;
+  reply({ event: 'stopped', name: s.name, gen, code, ...(error !== undefined ? { error } : {}) });
 }
 
 function toStderr(b: Uint8Array): void {
@@ -159,17 +174,31 @@ async function finishAtEof(s: Slot): Promise<void> {
     }
     await lg.end().catch(() => {});
   }
-  s.logger = undefined;
+  if (s.logger === lg) s.logger = undefined;
   if (s.forgetting) {
     slots.delete(s.name);
     reply({ event: 'forgotten', name: s.name });
   } else {
-    reply({ event: 'stopped', name: s.name, code: 0 });
+    ended(s, s.gen, 0);
   }
 }
 
-async function start(s: Slot, scriptLines: string[], dir: string, notes: boolean): Promise<void> {
-  if (s.logger) return;
+async function start(s: Slot, gen: number, scriptLines: string[], dir: string, notes: boolean): Promise<void> {
+  if (s.stopping) {
+    // svscan starts an incarnation only once the previous one's end was replied, which a stop does last;
+    // should a start still overtake it, it waits for the stop instead of being lost.
+    s.pendingStart = () => void start(s, gen, scriptLines, dir, notes);
+    return;
+  }
+  if (s.logger || s.starting) {
+    // The logger running (or opening) carries on as this incarnation (a new svscan's first start).
+    s.gen = gen;
+    s.stopAsked = false;
+    if (s.logger) reply({ event: 'started', name: s.name, gen });
+    return;
+  }
+  s.gen = gen;
+  s.stopAsked = false;
   s.notes = notes;
   let lg: Logger;
   s.starting = true;
@@ -186,7 +215,8 @@ async function start(s: Slot, scriptLines: string[], dir: string, notes: boolean
     s.starting = false;
     const text = e instanceof FatalError ? e.message : describeError(e);
     toStderr(Buffer.from(`loghost: warning: ${s.name}/log: ${text}\n`));
-    reply({ event: 'stopped', name: s.name, code: EXIT.TEMP, error: text });
+    s.stopAsked = false;
+    ended(s, s.gen, EXIT.TEMP, text);
     if (s.forgetting) forgetNow(s);
     return;
   }
@@ -198,9 +228,15 @@ async function start(s: Slot, scriptLines: string[], dir: string, notes: boolean
   lg.on('drain', () => {
     if ((!s.paused || s.forgetting) && !s.stopping && s.logger === lg) inp.resume();
   });
-  reply({ event: 'started', name: s.name });
+  reply({ event: 'started', name: s.name, gen: s.gen });
   if (s.eof) {
     void finishAtEof(s);
+    return;
+  }
+  if (s.stopAsked && !s.forgetting) {
+    // svc -t (or -d) arrived while the logger was opening: it stops now, having read nothing.
+    s.stopAsked = false;
+    void stop(s, s.gen);
     return;
   }
   if (!s.paused || s.forgetting) inp.resume();
@@ -214,10 +250,17 @@ function forgetNow(s: Slot): void {
 }
 
 /** multilog's SIGTERM rule for one logger: finish the current line, leave the rest in the pipe. */
-async function stop(s: Slot): Promise<void> {
+async function stop(s: Slot, gen: number = s.gen): Promise<void> {
+  // A stop meant for an incarnation that has ended already (a second svc -t that crossed the reply to the
+  // first): its end was replied, and the logger now running (or opening) is another incarnation's.
+  if (gen !== s.gen) return;
+  if (s.starting) {
+    s.stopAsked = true; // the open under way is this incarnation: it stops once open (start())
+    return;
+  }
   const lg = s.logger;
   if (!lg || s.stopping) {
-    if (!lg) reply({ event: 'stopped', name: s.name, code: 0 });
+    if (!lg) ended(s, gen, 0); // ended meanwhile (end of input, a failed open): replied once at most
     return;
   }
   s.stopping = true;
@@ -236,9 +279,12 @@ async function stop(s: Slot): Promise<void> {
     lg.write(b);
   }
   await lg.done.catch(() => {});
-  s.logger = undefined;
+  if (s.logger === lg) s.logger = undefined;
   s.stopping = false;
-  reply({ event: 'stopped', name: s.name, code: 0 });
+  ended(s, gen, 0);
+  const next = s.pendingStart;
+  s.pendingStart = undefined;
+  next?.();
 }
 
 interface Request {
@@ -250,6 +296,7 @@ interface Request {
   script?: string[];
   dir?: string;
   notes?: boolean;
+  gen?: number;
 }
 
 function handle(r: Request): void {
@@ -275,17 +322,20 @@ function handle(r: Request): void {
         stopping: false,
         forgetting: false,
         eof: false,
+        gen: 0,
+        endedGen: 0,
+        stopAsked: false,
       };
       slots.set(r.name, s);
       reply({ event: 'added', name: r.name, fd });
       return;
     }
     case 'start':
-      if (s) void start(s, r.script ?? [], r.dir ?? '.', r.notes ?? true);
-      else reply({ event: 'stopped', name: r.name, code: EXIT.TEMP, error: 'unknown service' });
+      if (s) void start(s, r.gen ?? s.gen, r.script ?? [], r.dir ?? '.', r.notes ?? true);
+      else reply({ event: 'stopped', name: r.name, gen: r.gen, code: EXIT.TEMP, error: 'unknown service' });
       return;
     case 'stop':
-      if (s) void stop(s);
+      if (s) void stop(s, r.gen ?? s.gen);
       return;
     case 'pause':
       if (s) {
