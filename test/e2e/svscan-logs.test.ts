@@ -139,6 +139,59 @@ describe('svscan loggers', () => {
     expect(alive(h2)).toBe(false);
   });
 
+  itWithPeer(['svc'])('svc -t storm on log/script loggers (doubled, crossing the restart): one clean restart each, no backoff, every line once', async () => {
+    // The race it guards (test/e2e/loghost-protocol.test.ts has it step by step): a second -t that crossed
+    // the reply to the first, or one landing while the new logger was still opening, was taken for the NEW
+    // incarnation's death: a second logger-exit (code 0, or 111 from a second open that found the lock
+    // taken) and a backoff. Seen here ~1 round in 10 before the fix.
+    const dir = tree();
+    const names = ['p', 'q'];
+    for (const n of names) {
+      files(dir, {
+        [`${n}/writer.mjs`]: WRITER,
+        [`${n}/run`]: `#!/bin/sh\nexec ${process.execPath} writer.mjs\n`,
+        [`${n}/log/script`]: 't\ns16777215\n./main\n',
+      });
+    }
+    const s = startScan(dir);
+    for (const n of names) await waitFor(() => logLines(join(dir, `${n}/log/main`)).length > 50, `${n}: first lines logged`);
+    const starts = (name: string): number => journal(dir).filter((e) => e.event === 'logger-start' && e.service === name).length;
+    let sent = 0;
+    for (let r = 0; r < 40; r++) {
+      const name = `${names[r % 2]}/log`;
+      const before = starts(name);
+      await run('svc', ['-t', join(dir, name)]);
+      sent++;
+      if (r % 4 !== 0) {
+        // the second one at once (crossing the reply), or a little later (around the new logger's open)
+        if (r % 4 === 2) await new Promise((res) => setTimeout(res, (r * 7) % 20)); // a spread of gaps, not a wait for an event
+        await run('svc', ['-t', join(dir, name)]);
+        sent++;
+      }
+      const outcome = await waitFor(() => {
+        const j = journal(dir);
+        if (j.some((e) => e.event === 'backoff' && e.service.endsWith('/log'))) return 'a logger backed off';
+        return j.filter((e) => e.event === 'logger-start' && e.service === name).length > before ? 'restarted' : undefined;
+      }, `${name} restarted (round ${r})`);
+      expect(outcome, `round ${r}, ${name}`).toBe('restarted');
+    }
+    const last = await waitFor(() => statusPid(join(dir, 'q')), 'q up');
+    await waitFor(() => existsSync(join(dir, `q/progress/${last}`)), 'q writing');
+    s.proc.kill('SIGTERM');
+    expect((await s.exited).code).toBe(0);
+    const ev = journal(dir).filter((e) => e.service.endsWith('/log'));
+    expect(ev.filter((e) => e.event === 'backoff')).toEqual([]);
+    const exits = ev.filter((e) => e.event === 'logger-exit');
+    expect(exits.filter((e) => e.code !== 0)).toEqual([]);
+    expect(exits.length).toBeLessThanOrEqual(sent + names.length); // + the stop of the tree
+    expect(exits.length).toBeGreaterThanOrEqual(40 + names.length);
+    expect(s.stderr()).not.toContain('unable to lock');
+    for (const n of names) {
+      const r = checkStorm(logLines(join(dir, `${n}/log/main`)), join(dir, `${n}/progress`));
+      expect(r.pids).toBe(1);
+    }
+  });
+
   it('log/run wins over log/script with a warning; no-exit-notes turns notes off', async () => {
     const dir = tree();
     files(dir, {
