@@ -170,8 +170,11 @@ describe('upkeep svscan', () => {
     files(dir, { 's/run': '#!/bin/sh\necho $$ >> pids\nsleep 1000 &\necho $! > child\nwait\n' });
     await upkeep(['svc', '-x', join(dir, 's')]); // settings are read when supervision starts: drop it, the next scan takes it up
     await waitEvent(dir, (e) => e.event === 'remove' && e.service === 's', 's dropped');
-    await waitFor(() => existsSync(join(dir, 's/child')), 'the child started');
-    const child = Number(readFileSync(join(dir, 's/child'), 'latin1'));
+    // the whole pid, not the empty file the shell's `>` creates first (Number('') is 0, and kill(0, 0) always succeeds)
+    const child = await waitFor(() => {
+      const t = existsSync(join(dir, 's/child')) ? readFileSync(join(dir, 's/child'), 'latin1') : '';
+      return /^\d+\n$/.test(t) ? Number(t) : 0;
+    }, 'the child started');
     await upkeep(['svc', '-d', join(dir, 's')]);
     await waitFor(() => !alive(child), 'the child stopped with its group');
     s.proc.kill('SIGTERM');
