@@ -148,6 +148,9 @@ describe('svscan --commands', () => {
     expect(s.stderr()).toContain(`svscan: warning: ${cmds}:4: frobnicate: unknown command: frobnicate`);
     const st = await upkeep(['ctl', '--dir', dir, 'status']);
     expect(st.stdout.toString()).toMatch(/^state\thello\t.*source=runtime.*\nstate\tlazy\t[\d.]+\tstate=up\twant=once\t.*source=runtime/);
+    // stop the tree: `hello` runs in a directory outside it, where the per-tree cleanup does not look
+    s.proc.kill('SIGTERM');
+    expect((await s.exited).code).toBe(0);
   });
 
   it('reads commands from stdin (-) as they come', async () => {
