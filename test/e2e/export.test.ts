@@ -1,15 +1,14 @@
 // `upkeep export` against a real rsyslog (imudp + imtcp, started by the test on loopback) and a local
 // HTTP receiver (JSON lines, OTLP/HTTP): byte-exact fields, collector downtime, rotation, kill -9.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { createServer as createHttp, type Server } from 'node:http';
-import { connect, createServer } from 'node:net';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { listLogdir } from '../../src/io/logdir-read.js';
 import { lineHash } from '../../src/core/logline.js';
 import { UPKEEP, itWithPeer, sh, tmpdir, upkeep, which, waitFor } from '../helpers/index.js';
+import { canConnect, freePort } from '../helpers/net.js';
 
 const kids: ChildProcess[] = [];
 const servers: Server[] = [];
@@ -29,31 +28,6 @@ function keep(c: ChildProcess): ChildProcess & { out: () => string; err: () => s
   c.stderr?.on('data', (b: Buffer) => err.push(b));
   return Object.assign(c, { out: () => Buffer.concat(out).toString(), err: () => Buffer.concat(err).toString() });
 }
-
-async function freePort(kind: 'tcp' | 'udp'): Promise<number> {
-  if (kind === 'tcp') {
-    const s = createServer();
-    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-    const p = (s.address() as { port: number }).port;
-    await new Promise((r) => s.close(r));
-    return p;
-  }
-  const u = createSocket('udp4');
-  await new Promise<void>((r) => u.bind(0, '127.0.0.1', r));
-  const p = u.address().port;
-  u.close();
-  return p;
-}
-
-const canConnect = (port: number): Promise<boolean> =>
-  new Promise((res) => {
-    const s = connect({ port, host: '127.0.0.1' });
-    s.on('connect', () => {
-      s.destroy();
-      res(true);
-    });
-    s.on('error', () => res(false));
-  });
 
 interface Rsyslog {
   udp: number;

@@ -1,11 +1,12 @@
 // Held file descriptors (issue 6): a listening socket bound and held by svscan, passed as fd 3 with
 // LISTEN_FDS; svscan never accepts on it; restarts refuse no connection. Pipes shared between services.
 import { existsSync, readFileSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { socketPath } from '../../src/io/control-socket.js';
 import { tmpdir, upkeep, waitFor } from '../helpers/index.js';
+import { freePort } from '../helpers/net.js';
 import { files, journal, startScan, tree, waitEvent } from './svscan-helpers.js';
 
 const SERVER = `import net from 'node:net';
@@ -16,15 +17,6 @@ if (process.env.LISTEN_FDS !== '1' || process.env.LISTEN_PID !== String(process.
 const s = net.createServer((c) => c.end(process.pid + '\\n')).listen({ fd: 3 });
 process.on('SIGTERM', () => s.close(() => process.exit(0)));
 `;
-
-function freePort(): Promise<number> {
-  return new Promise((r) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => r(p));
-    });
-  });
-}
 
 /** One connection: the reply line, or the error code. */
 function ask(port: number): Promise<{ reply?: string; error?: string }> {

@@ -2,23 +2,12 @@
 // carries on with its supervise/ moved to the new log/; a different one reads the old pipe to its end, then
 // the new one starts in the new target. A writer writes numbered lines (~10k/s) throughout; every line must
 // be in the right log exactly once. Status and control through Debian's svstat, svok and svc.
-import { existsSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect } from 'vitest';
 import { itWithPeer, run, tmpdir, upkeep, waitFor } from '../helpers/index.js';
-import { alive, checkStorm, files, journal, startScan, statusPid, trackDir, tree, waitEvent, WRITER, type Event } from './svscan-helpers.js';
+import { alive, checkStorm, files, journal, logLines, startScan, statusPid, trackDir, tree, type Event, waitEvent, WRITER } from './svscan-helpers.js';
 
-/** Every line of a multilog directory (archives, then current), TAI64N labels stripped if `strip`. */
-function logLines(logdir: string, strip = true): string[] {
-  if (!existsSync(logdir)) return [];
-  const names = readdirSync(logdir).filter((n) => n.startsWith('@')).sort();
-  return [...names, 'current']
-    .map((n) => (existsSync(join(logdir, n)) ? readFileSync(join(logdir, n), 'latin1') : ''))
-    .join('')
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => (strip ? l.replace(/^@[0-9a-f]{24} /, '') : l));
-}
 
 /** Big `current` files: at ~10k lines/s under load, multilog's default s99999 n10 would rotate lines away. */
 const BIG = 's16777215\n';

@@ -1,21 +1,11 @@
 // upkeep deploy / rollback through the running svscan (control socket), svstat --json, service names
 // resolved in --dir/$SVDIR, and a stop that waits for a logger that cannot finish.
-import { existsSync, readdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { itWithPeer, run, tmpdir, upkeep, waitFor } from '../helpers/index.js';
-import { alive, checkStorm, files, journal, startScan, statusPid, trackDir, tree, waitEvent, WRITER } from './svscan-helpers.js';
+import { alive, checkStorm, files, journal, logLines, startScan, statusPid, trackDir, tree, waitEvent, WRITER } from './svscan-helpers.js';
 
-function logLines(logdir: string): string[] {
-  if (!existsSync(logdir)) return [];
-  const names = readdirSync(logdir).filter((n) => n.startsWith('@')).sort();
-  return [...names, 'current']
-    .map((n) => (existsSync(join(logdir, n)) ? readFileSync(join(logdir, n), 'latin1') : ''))
-    .join('')
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => l.replace(/^@[0-9a-f]{24} /, ''));
-}
 
 describe('upkeep deploy and rollback', () => {
   itWithPeer(['svok'])('repoint and restart through svscan: supervise/ served at once, one log history, no line lost', async () => {

@@ -214,3 +214,15 @@ export function checkStorm(lines: string[], progressDir: string): { lines: numbe
   }
   return { lines: n, pids: seen.size };
 }
+
+/** Every line of a multilog directory (archives, then current), TAI64N labels stripped unless `strip` is false. */
+export function logLines(logdir: string, strip = true): string[] {
+  if (!existsSync(logdir)) return [];
+  const names = readdirSync(logdir).filter((n) => n.startsWith('@')).sort();
+  return [...names, 'current']
+    .map((n) => (existsSync(join(logdir, n)) ? readFileSync(join(logdir, n), 'latin1') : ''))
+    .join('')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => (strip ? l.replace(/^@[0-9a-f]{24} /, '') : l));
+}

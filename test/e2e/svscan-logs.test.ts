@@ -1,21 +1,11 @@
 // svscan's loggers: kill storms for both logger kinds (every line exactly once), the shared logger process
 // for log/script (status pid, letters on one logger only, `e` prefix, a crash of loghost), exit notes.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { itWithPeer, run, waitFor } from '../helpers/index.js';
-import { alive, checkStorm, files, journal, startScan, statusPid, tree, waitEvent, WRITER } from './svscan-helpers.js';
+import { alive, checkStorm, files, journal, logLines, startScan, statusPid, tree, waitEvent, WRITER } from './svscan-helpers.js';
 
-/** Every line of a multilog directory, oldest file first, labels removed. */
-function logLines(logdir: string): string[] {
-  if (!existsSync(logdir)) return [];
-  const names = readdirSync(logdir).filter((n) => n.startsWith('@')).sort();
-  const text = [...names, 'current'].map((n) => (existsSync(join(logdir, n)) ? readFileSync(join(logdir, n), 'latin1') : '')).join('');
-  return text
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => l.replace(/^@[0-9a-f]{24} /, ''));
-}
 
 async function storm(kind: 'run' | 'script'): Promise<void> {
   const dir = tree();

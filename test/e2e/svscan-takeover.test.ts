@@ -2,23 +2,14 @@
 // second instance), the old loghost finishes its lines and exits, and every line written throughout is in
 // the logs exactly once.
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { itWithPeer, run, upkeep, waitFor } from '../helpers/index.js';
+import { freePort } from '../helpers/net.js';
 import { readState } from '../../src/io/state.js';
-import { alive, checkStorm, files, journal, startScan, statusPid, track, tree, waitEvent, WRITER } from './svscan-helpers.js';
+import { alive, checkStorm, files, journal, logLines, startScan, statusPid, track, tree, waitEvent, WRITER } from './svscan-helpers.js';
 
-function logLines(logdir: string): string[] {
-  if (!existsSync(logdir)) return [];
-  const names = readdirSync(logdir).filter((n) => n.startsWith('@')).sort();
-  return [...names, 'current']
-    .map((n) => (existsSync(join(logdir, n)) ? readFileSync(join(logdir, n), 'latin1') : ''))
-    .join('')
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => l.replace(/^@[0-9a-f]{24} /, ''));
-}
 
 /** Alive and not a zombie (an orphan's zombie may wait a while for PID 1 to reap it). */
 function running(pid: number): boolean {
@@ -231,15 +222,6 @@ if (process.env.LISTEN_FDS !== '1' || process.env.LISTEN_PID !== String(process.
 const s = net.createServer((c) => c.end(process.pid + '\\n')).listen({ fd: Number(process.env.FD ?? 3) });
 process.on('SIGTERM', () => s.close(() => process.exit(0)));
 `;
-
-function freePort(): Promise<number> {
-  return new Promise((r) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => r(p));
-    });
-  });
-}
 
 /** One connection: the reply line, or the error code. */
 function ask(port: number): Promise<string> {

@@ -5,14 +5,13 @@
 // over TCP (octet counting) and UDP, field for field, with a syslog-ng restart in the middle of a
 // followed export. The configurations are the ones the doc shows, read from it (paths and ports replaced).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createSocket } from 'node:dgram';
-import { connect, createServer } from 'node:net';
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect } from 'vitest';
 import { listLogdir } from '../../src/io/logdir-read.js';
 import { lineHash } from '../../src/core/logline.js';
 import { itWithPeer, sh, tmpdir, UPKEEP, upkeep, waitFor } from '../helpers/index.js';
+import { canConnect, freePort } from '../helpers/net.js';
 import { docConfig, SYSLOG_NG, syslogNg, type SyslogNg } from '../helpers/syslog-ng.js';
 import { files, startScan, tree } from './svscan-helpers.js';
 
@@ -165,31 +164,6 @@ describe('syslog-ng reading log directories (docs/collectors.md)', () => {
     await sng.stop();
   });
 });
-
-async function freePort(kind: 'tcp' | 'udp'): Promise<number> {
-  if (kind === 'tcp') {
-    const s = createServer();
-    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-    const p = (s.address() as { port: number }).port;
-    await new Promise((r) => s.close(r));
-    return p;
-  }
-  const u = createSocket('udp4');
-  await new Promise<void>((r) => u.bind(0, '127.0.0.1', r));
-  const p = u.address().port;
-  u.close();
-  return p;
-}
-
-const canConnect = (port: number): Promise<boolean> =>
-  new Promise((res) => {
-    const s = connect({ port, host: '127.0.0.1' });
-    s.on('connect', () => {
-      s.destroy();
-      res(true);
-    });
-    s.on('error', () => res(false));
-  });
 
 interface Receiver {
   sng: SyslogNg;
