@@ -27,6 +27,20 @@ export interface AddSpec {
 export class CommandError extends Error {}
 
 /**
+ * The complete lines of a text stream that arrives in chunks (the command socket, a controller's stdout,
+ * --commands, loghost's requests): `push` returns the lines a chunk completes, without their newline;
+ * `rest` is the unfinished last line.
+ */
+export class TextLines {
+  rest = '';
+  push(chunk: string): string[] {
+    const lines = (this.rest + chunk).split('\n');
+    this.rest = lines.pop()!;
+    return lines;
+  }
+}
+
+/**
  * Splits a line into words as a small shell would: blanks separate words; '...' is literal; "..." and
  * bare words take backslash escapes; `#` at a word's start begins a comment.
  */

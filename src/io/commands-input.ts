@@ -1,7 +1,7 @@
 // `svscan --commands FILE|-`: a stream of command lines (docs/commands.md) from a file or stdin, run in
 // order, one at a time; a failed command is a warning (svscan keeps going), never fatal.
 import { createReadStream } from 'node:fs';
-import type { ReplyLine } from '../core/control.js';
+import { TextLines, type ReplyLine } from '../core/control.js';
 
 export async function readCommands(
   source: string,
@@ -10,7 +10,7 @@ export async function readCommands(
 ): Promise<void> {
   const input: NodeJS.ReadableStream = source === '-' ? process.stdin : createReadStream(source);
   const name = source === '-' ? 'stdin' : source;
-  let buf = '';
+  const lines = new TextLines();
   let n = 0;
   const one = async (line: string): Promise<void> => {
     n++;
@@ -20,15 +20,9 @@ export async function readCommands(
   try {
     input.setEncoding('utf8');
     for await (const chunk of input as AsyncIterable<string>) {
-      buf += chunk;
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        await one(line);
-      }
+      for (const line of lines.push(chunk)) await one(line);
     }
-    if (buf !== '') await one(buf);
+    if (lines.rest !== '') await one(lines.rest);
   } catch (e) {
     warn(`unable to read commands from ${name}: ${(e as Error).message}`);
   }

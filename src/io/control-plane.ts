@@ -13,6 +13,7 @@ import {
   formatReply,
   parseCommand,
   stateEvent,
+  TextLines,
   type AddSpec,
   type Command,
   type ReplyLine,
@@ -207,15 +208,11 @@ export class ControlPlane {
         /* gone */
       }
     };
-    let buf = '';
+    const lines = new TextLines();
     let chain = Promise.resolve();
     stdout.setEncoding('utf8');
     stdout.on('data', (t: string) => {
-      buf += t;
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
+      for (const line of lines.push(t)) {
         chain = chain.then(async () => void (await this.textLine(line, peer, 'controller', `controller ${name}${child.pid ? ` pid ${child.pid}` : ''}`))).catch(() => {});
       }
     });

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { chmodSync, lstatSync, mkdirSync, realpathSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { join, resolve } from 'node:path';
-import { secondsText, formatEventLine, formatEventJson } from '../core/control.js';
+import { secondsText, formatEventLine, formatEventJson, TextLines } from '../core/control.js';
 
 export const CONTROL_SOCKET = 'control.sock';
 /** The longest path a UNIX socket can have on Linux (sun_path is 108 bytes with its NUL). */
@@ -117,20 +117,16 @@ export async function listenControl(stateDir: string, conn: (sock: Socket) => Co
   }
   const server = createServer((sock: Socket) => {
     const c = conn(sock);
-    let buf = '';
+    const lines = new TextLines();
     let chain = Promise.resolve();
     sock.setEncoding('utf8');
     sock.on('error', () => {});
     sock.on('data', (t: string) => {
-      buf += t;
-      if (buf.length > 1 << 20 && buf.indexOf('\n') < 0) {
+      if (lines.rest.length + t.length > 1 << 20 && !t.includes('\n')) {
         sock.destroy(); // a line longer than 1 MiB: not a client of ours
         return;
       }
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
+      for (const line of lines.push(t)) {
         chain = chain.then(() => c.onLine(line, sock)).catch(() => {});
       }
     });
@@ -200,7 +196,7 @@ export function converse(
 ): Promise<{ sock: Socket; ended: Promise<void> }> {
   return new Promise((res, reject) => {
     const sock = createConnection(socketPath(stateDir));
-    let buf = '';
+    const lines = new TextLines();
     sock.setEncoding('utf8');
     let connected = false;
     const ended = new Promise<void>((done) => {
@@ -215,11 +211,7 @@ export function converse(
       res({ sock, ended });
     });
     sock.on('data', (t: string) => {
-      buf += t;
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const l = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
+      for (const l of lines.push(t)) {
         const stop = line(l);
         if (stop === true || (!untilClose && isReply(l))) {
           sock.end();

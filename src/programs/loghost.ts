@@ -5,6 +5,7 @@
 // pipe after a death; loghost ends a pending partial line first and logs the text as its own line.
 import { closeSync, constants as C, openSync, writeSync } from 'node:fs';
 import { EXIT, FatalError, describeError } from '../core/errors.js';
+import { TextLines } from '../core/control.js';
 import { parseScript } from '../core/script.js';
 import { wallClock } from '../io/clock.js';
 import { openInput, type Input } from '../io/input.js';
@@ -389,15 +390,11 @@ export async function main(args: string[]): Promise<number> {
   }
   process.umask(0o022);
   process.stdout.on('error', () => {});
-  let buf = '';
+  const lines = new TextLines();
   let resolveDone!: () => void;
   const done = new Promise<void>((r) => (resolveDone = r));
   const onData = (t: string): void => {
-    buf += t;
-    let nl: number;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
+    for (const line of lines.push(t)) {
       try {
         handle(JSON.parse(line) as Request);
       } catch {

@@ -1,6 +1,6 @@
 // The command language and the text form of events (core/control.ts).
 import { describe, expect, it } from 'vitest';
-import { CommandError, fieldText, formatEventLine, formatReply, parseCommand, splitWords } from '../../src/core/control.js';
+import { CommandError, fieldText, formatEventLine, formatReply, parseCommand, splitWords, TextLines } from '../../src/core/control.js';
 
 describe('splitWords', () => {
   it.each([
@@ -54,5 +54,22 @@ describe('text lines', () => {
   it('replies', () => {
     expect(formatReply({ ok: true, verb: 'up', service: 'web', msg: 'wanted up: starting' }, false)).toBe('ok\tup\tweb\twanted up: starting\n');
     expect(JSON.parse(formatReply({ ok: false, verb: 'up', service: 'x', msg: 'no' }, true))).toEqual({ event: 'error', ok: false, verb: 'up', service: 'x', msg: 'no' });
+  });
+});
+
+describe('TextLines', () => {
+  it('gives the lines each chunk completes, keeps the unfinished one, whatever the chunking', () => {
+    const t = new TextLines();
+    expect(t.push('up a\ndo')).toEqual(['up a']);
+    expect(t.rest).toBe('do');
+    expect(t.push('wn b')).toEqual([]);
+    expect(t.push('\n\nstatus\n')).toEqual(['down b', '', 'status']);
+    expect(t.rest).toBe('');
+    const text = 'one\ntwo\n\nthree\nfour';
+    for (let cut = 0; cut <= text.length; cut++) {
+      const u = new TextLines();
+      expect([...u.push(text.slice(0, cut)), ...u.push(text.slice(cut))]).toEqual(['one', 'two', '', 'three']);
+      expect(u.rest).toBe('four');
+    }
   });
 });
