@@ -300,18 +300,23 @@ interface Request {
   gen?: number;
 }
 
+/** The request's pipe: the fd svscan passed, or its /proc path opened non-blocking; undefined (warned) if not. */
+function pipeFd(r: Request, verb: 'open' | 'hold'): number | undefined {
+  try {
+    return r.fd ?? openSync(r.path!, C.O_RDONLY | C.O_NONBLOCK);
+  } catch (e) {
+    toStderr(Buffer.from(`loghost: warning: unable to ${verb} the pipe of ${r.name}: ${describeError(e)}\n`));
+    return undefined;
+  }
+}
+
 function handle(r: Request): void {
   let s = slots.get(r.name);
   switch (r.op) {
     case 'add': {
       if (s) return;
-      let fd: number;
-      try {
-        fd = r.fd ?? openSync(r.path!, C.O_RDONLY | C.O_NONBLOCK);
-      } catch (e) {
-        toStderr(Buffer.from(`loghost: warning: unable to open the pipe of ${r.name}: ${describeError(e)}\n`));
-        return;
-      }
+      const fd = pipeFd(r, 'open');
+      if (fd === undefined) return;
       s = {
         name: r.name,
         fd,
@@ -351,13 +356,8 @@ function handle(r: Request): void {
       }
       return;
     case 'hold': {
-      let fd: number;
-      try {
-        fd = r.fd ?? openSync(r.path!, C.O_RDONLY | C.O_NONBLOCK);
-      } catch (e) {
-        toStderr(Buffer.from(`loghost: warning: unable to hold the pipe of ${r.name}: ${describeError(e)}\n`));
-        return;
-      }
+      const fd = pipeFd(r, 'hold');
+      if (fd === undefined) return;
       const old = holds.get(r.name);
       if (old !== undefined && old !== fd) closeQuietly(old);
       holds.set(r.name, fd);
