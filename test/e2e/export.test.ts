@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { listLogdir } from '../../src/io/logdir-read.js';
 import { lineHash } from '../../src/core/logline.js';
 import { UPKEEP, itWithPeer, sh, tmpdir, upkeep, which, waitFor } from '../helpers/index.js';
-import { canConnect, freePort } from '../helpers/net.js';
+import { canConnect, freePort, httpReceiver } from '../helpers/net.js';
 
 const kids: ChildProcess[] = [];
 const servers: Server[] = [];
@@ -206,19 +206,12 @@ describe('upkeep export', () => {
 
   itWithPeer(['multilog'])('OTLP/HTTP: /v1/logs JSON with a resource per service', async () => {
     const bodies: { resourceLogs: { resource: { attributes: { key: string; value: { stringValue: string } }[] }; scopeLogs: { logRecords: { timeUnixNano: string; body: { stringValue?: string; bytesValue?: string } }[] }[] }[] }[] = [];
-    const srv = createHttp((req, res) => {
-      const b: Buffer[] = [];
-      req.on('data', (x: Buffer) => b.push(x));
-      req.on('end', () => {
-        expect(req.url).toBe('/v1/logs');
-        expect(req.headers['content-type']).toBe('application/json');
-        bodies.push(JSON.parse(Buffer.concat(b).toString()));
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-      });
+    const port = await httpReceiver((req, body, res) => {
+      expect(req.url).toBe('/v1/logs');
+      expect(req.headers['content-type']).toBe('application/json');
+      bodies.push(JSON.parse(body.toString()));
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
-    servers.push(srv);
-    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-    const port = (srv.address() as { port: number }).port;
     const d = multilogDir(Buffer.from('one\ntwo \xff\n', 'latin1'), 't');
     const r = await upkeep(['export', '--to', `otlp+http://127.0.0.1:${port}`, '--host', 'h', d]);
     expect(r.code).toBe(0);
@@ -234,17 +227,10 @@ describe('upkeep export', () => {
 
   it('clock jumps: lines whose stamps go backwards are shipped once each, in file order, across a cursor resume', async () => {
     const bodies: string[] = [];
-    const srv = createHttp((req, res) => {
-      const b: Buffer[] = [];
-      req.on('data', (x: Buffer) => b.push(x));
-      req.on('end', () => {
-        bodies.push(Buffer.concat(b).toString());
-        res.writeHead(200).end();
-      });
+    const port = await httpReceiver((_req, body, res) => {
+      bodies.push(body.toString());
+      res.writeHead(200).end();
     });
-    servers.push(srv);
-    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-    const port = (srv.address() as { port: number }).port;
     const dir = tmpdir();
     const d = join(dir, 'main');
     mkdirSync(d);

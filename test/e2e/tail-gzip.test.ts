@@ -3,22 +3,17 @@
 // the logger compresses behind the reader, a cursor resumed after the file it points into was compressed,
 // and export to an HTTP receiver.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer as createHttp, type Server } from 'node:http';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { listLogdir } from '../../src/io/logdir-read.js';
-import { UPKEEP, sh, tmpdir, upkeep, waitFor } from '../helpers/index.js';
+import { UPKEEP, tmpdir, upkeep, waitFor } from '../helpers/index.js';
+import { jsonLinesReceiver } from '../helpers/net.js';
 
 const kids: ChildProcess[] = [];
-const servers: Server[] = [];
 afterEach(() => {
   for (const k of kids.splice(0)) k.kill('SIGKILL');
-  for (const s of servers.splice(0)) {
-    s.closeAllConnections();
-    s.close();
-  }
 });
 
 function spawnKept(cmd: string, args: string[]): ChildProcess & { out: () => string; err: () => string } {
@@ -180,17 +175,7 @@ describe('upkeep export over %gzip archives', () => {
   it('HTTP JSON lines: every line of compressed archives and current, exactly once, in order', async () => {
     const d = await gzipDir(1500, 'event');
     const got: Record<string, unknown>[] = [];
-    const srv = createHttp((req, res) => {
-      const body: Buffer[] = [];
-      req.on('data', (b: Buffer) => body.push(b));
-      req.on('end', () => {
-        for (const l of Buffer.concat(body).toString().split('\n').filter(Boolean)) got.push(JSON.parse(l));
-        res.writeHead(204).end();
-      });
-    });
-    servers.push(srv);
-    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-    const port = (srv.address() as { port: number }).port;
+    const port = await jsonLinesReceiver(got);
     const cur = join(tmpdir(), 'cursor');
     const r = await upkeep(['export', '--to', `http://127.0.0.1:${port}/ingest`, '--cursor-file', cur, '--host', 'h', d]);
     expect(r.code).toBe(0);

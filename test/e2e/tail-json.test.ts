@@ -2,21 +2,16 @@
 // messages and times come from the objects (per line), merged with a text directory of Debian's
 // multilog by time; header lines only in -o raw, never shipped.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer as createHttp, type Server } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect } from 'vitest';
 import { listLogdir } from '../../src/io/logdir-read.js';
 import { UPKEEP, itWithPeer, tmpdir, upkeep, waitFor } from '../helpers/index.js';
+import { jsonLinesReceiver } from '../helpers/net.js';
 
 const kids: ChildProcess[] = [];
-const servers: Server[] = [];
 afterEach(() => {
   for (const k of kids.splice(0)) k.kill('SIGKILL');
-  for (const s of servers.splice(0)) {
-    s.closeAllConnections();
-    s.close();
-  }
 });
 
 const lines = (s: string): string[] => s.split('\n').slice(0, -1);
@@ -86,17 +81,7 @@ describe('upkeep tail over %json and %header directories', () => {
   itWithPeer(['multilog'])('export ships the messages of %json lines and never a header line', async () => {
     const { web } = await twoDirs();
     const got: Record<string, unknown>[] = [];
-    const srv = createHttp((req, res) => {
-      const body: Buffer[] = [];
-      req.on('data', (b: Buffer) => body.push(b));
-      req.on('end', () => {
-        for (const l of Buffer.concat(body).toString().split('\n').filter(Boolean)) got.push(JSON.parse(l));
-        res.writeHead(204).end();
-      });
-    });
-    servers.push(srv);
-    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-    const port = (srv.address() as { port: number }).port;
+    const port = await jsonLinesReceiver(got);
     const r = await upkeep(['export', '--to', `http://127.0.0.1:${port}/in`, '--host', 'h', web]);
     expect(r.code).toBe(0);
     const objs = stored(web, 'utf8').filter((l) => !l.includes('"upkeep_header"')).map((l) => JSON.parse(l));

@@ -1,6 +1,8 @@
 // Loopback ports for tests: a port free at the moment of asking, and whether something listens on one.
 import { createSocket } from 'node:dgram';
+import { createServer as createHttp, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect, createServer } from 'node:net';
+import { afterEach } from 'vitest';
 
 /** A TCP (default) or UDP port on 127.0.0.1 that was free when asked (bound to port 0, then released). */
 export async function freePort(kind: 'tcp' | 'udp' = 'tcp'): Promise<number> {
@@ -27,4 +29,34 @@ export const canConnect = (port: number): Promise<boolean> =>
       res(true);
     });
     s.on('error', () => res(false));
+  });
+
+const receivers: Server[] = [];
+afterEach(() => {
+  for (const s of receivers.splice(0)) {
+    s.closeAllConnections();
+    s.close();
+  }
+});
+
+/**
+ * An HTTP server on 127.0.0.1 (closed after the test) that hands each request's whole body to `onBody`,
+ * which answers it; returns the port.
+ */
+export async function httpReceiver(onBody: (req: IncomingMessage, body: Buffer, res: ServerResponse) => void): Promise<number> {
+  const srv = createHttp((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (b: Buffer) => chunks.push(b));
+    req.on('end', () => onBody(req, Buffer.concat(chunks), res));
+  });
+  receivers.push(srv);
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  return (srv.address() as { port: number }).port;
+}
+
+/** An httpReceiver for JSON lines: every object posted is pushed to `got`; answers 204. */
+export const jsonLinesReceiver = (got: Record<string, unknown>[]): Promise<number> =>
+  httpReceiver((_req, body, res) => {
+    for (const l of body.toString().split('\n').filter(Boolean)) got.push(JSON.parse(l) as Record<string, unknown>);
+    res.writeHead(204).end();
   });
