@@ -165,7 +165,7 @@ export function alive(pid: number): boolean {
 
 /** The numbered-line writer of the kill storms: `PID SEQ` lines, ~10k/s, progress in progress/PID. */
 export const WRITER = `
-import { writeSync, writeFileSync, mkdirSync } from 'node:fs';
+import { writeSync, writeFileSync, mkdirSync, renameSync } from 'node:fs';
 mkdirSync('progress', { recursive: true });
 writeFileSync('pids', process.pid + '\\n', { flag: 'a' });
 let seq = 0;
@@ -178,7 +178,9 @@ function batch() {
   let off = 0;
   const lines = s.split('\\n');
   for (let i = 0; i < lines.length - 1; i++) writeSync(1, lines[i] + '\\n');
-  writeFileSync('progress/' + process.pid, String(seq));
+  // tmp + rename: a SIGKILL never leaves an empty progress file (read as 0 lines written)
+  writeFileSync('.progress-' + process.pid, String(seq));
+  renameSync('.progress-' + process.pid, 'progress/' + process.pid);
   if (stop) { writeSync(1, process.pid + ' END ' + seq + '\\n'); process.exit(0); }
   setTimeout(batch, 10);
 }
