@@ -1,8 +1,7 @@
 // `upkeep <program> [args]`, or any program by the name of a link to upkeep (argv[1]'s base name).
 // Loads nothing but the chosen program: start-up time is part of the interface.
 import { PROGRAMS } from './registry.js';
-import { reportError } from './report-error.js';
-import { restoreRuntime } from './runtime.js';
+import { restoreRuntime, runOne } from './run-one.js';
 
 export async function run(argv: string[]): Promise<void> {
   const invoked = baseName(process.env.UPKEEP_ARGV0 ?? argv[1] ?? 'upkeep');
@@ -31,12 +30,7 @@ export async function run(argv: string[]): Promise<void> {
     }
   }
   const entry = PROGRAMS[name]!;
-  try {
-    const mod = await entry.load();
-    process.exitCode = await mod.main(args);
-  } catch (err) {
-    process.exitCode = reportError(entry.style === 'upkeep' ? `upkeep ${name}` : name, err);
-  }
+  await runOne(entry.style === 'upkeep' ? `upkeep ${name}` : name, entry.load, args);
 }
 
 function baseName(p: string): string {

@@ -2,9 +2,9 @@
 // 'djb' programs keep daemontools' exact argument syntax and parse their own arguments;
 // 'upkeep' programs are driven by commander (in src/cli/).
 
-export interface ProgramModule {
-  main(args: string[]): Promise<number>;
-}
+import { type ProgramModule } from './run-one.js';
+
+export { type ProgramModule };
 
 export interface ProgramEntry {
   style: 'djb' | 'upkeep';
