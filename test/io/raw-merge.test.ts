@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type Stamp } from '../../src/core/logline.js';
 import { type DirReader, Engine, type Target, lineFilter } from '../../src/io/logdir-read.js';
-import { RawMerge, rawMerge } from '../../src/io/raw-merge.js';
+import { RawMerge } from '../../src/io/raw-merge.js';
 import { tmpdir } from '../helpers/index.js';
 
 const hex = (n: number, w: number): string => n.toString(16).padStart(w, '0');
@@ -26,6 +26,16 @@ const lineArb = fc.oneof(
   { weight: 2, arbitrary: fc.string({ maxLength: 30 }).map((m) => m.replace(/\n/g, ' ')) }, // no label
   { weight: 1, arbitrary: stampArb.map((s) => `@4000${hex(s.sec, 12)}zzzzzzzz not a label`) },
   { weight: 1, arbitrary: stampArb.map((s) => `{"time":"2026-01-01T00:00:00Z","tai64n":"${label(s.sec, s.nano)}","msg":"j"}`) },
+  // a label with one byte changed (the kernel checks 8 digits at a time: every position, every byte)
+  {
+    weight: 2,
+    arbitrary: fc
+      .tuple(stampArb, fc.integer({ min: 0, max: 25 }), fc.integer({ min: 1, max: 255 }).filter((b) => b !== 10))
+      .map(([s, at, b]) => {
+        const l = `${label(s.sec, s.nano)} m`;
+        return l.slice(0, at) + String.fromCharCode(b) + l.slice(at + 1);
+      }),
+  },
 );
 const fileArb = fc.record({ lines: fc.array(lineArb, { maxLength: 12 }), finalNewline: fc.boolean() });
 const dirArb = fc.record({ archives: fc.array(fileArb, { maxLength: 3 }), current: fc.option(fileArb, { nil: undefined }) });
@@ -56,13 +66,17 @@ async function general(targets: Target[], since: Stamp | null, until: Stamp | nu
   return Buffer.concat(out);
 }
 
-async function fast(targets: Target[], since: Stamp | null, until: Stamp | null): Promise<Buffer> {
+/** The fast path's bytes; `kernel` false: its JavaScript merge; `ran`: whether the kernel started / ended it. */
+async function fast(targets: Target[], since: Stamp | null, until: Stamp | null, kernel = true): Promise<Buffer & { ran?: [boolean, boolean] }> {
   const e = new Engine(targets, lineFilter({ since, until, re: null }), false, () => {}, !!(since || until));
   e.start(null, null, since, until);
   const out: Buffer[] = [];
-  await rawMerge(e.readers, { since, until, write: async (d) => void out.push(Buffer.from(d)), stopped: () => false });
+  const m = new RawMerge(e.readers, { since, until, write: async (d) => void out.push(Buffer.from(d)), stopped: () => false, kernel });
+  const first = m.kernel;
+  await m.pass();
+  await m.drain();
   e.close();
-  return Buffer.concat(out);
+  return Object.assign(Buffer.concat(out), { ran: [first, m.kernel] as [boolean, boolean] });
 }
 
 describe('raw-merge', () => {
@@ -73,7 +87,9 @@ describe('raw-merge', () => {
         const targets = writeDirs(root, dirs);
         const want = await general(targets, since, until);
         const got = await fast(targets, since, until);
+        expect(got.ran).toEqual([true, true]); // (the WebAssembly kernel, from start to end)
         expect(got.toString('latin1')).toEqual(want.toString('latin1'));
+        expect((await fast(targets, since, until, false)).toString('latin1')).toEqual(want.toString('latin1'));
       }),
       { numRuns: 150 },
     );
@@ -101,9 +117,20 @@ describe('raw-merge', () => {
       expect(got.equals(want)).toBe(true);
     }
     expect((await fast(targets, null, null)).length).toBeGreaterThan(2 * 1_440_000);
+    // the kernel hands over to the JavaScript merge in the middle of a pass, at a line longer than its
+    // region, and the output goes on from there
+    const mid = writeDirs(join(tmpdir(), 'mid'), [
+      { archives: [{ lines: c, finalNewline: true }], current: { lines: [...a, ...c], finalNewline: true } },
+      { archives: [], current: { lines: b, finalNewline: true } },
+    ]);
+    const want = await general(mid, null, null);
+    const got = await fast(mid, null, null);
+    expect(got.ran).toEqual([true, false]);
+    expect(got.equals(want)).toBe(true);
+    expect((await fast(mid, null, null, false)).equals(want)).toBe(true);
   });
 
-  it('pass after pass (-f), with bytes appended in between, partial lines included: the same as the general pass (property)', async () => {
+  it.each([true, false])('pass after pass (-f), with bytes appended in between, partial lines included: the same as the general pass (property; kernel %s)', async (kernel) => {
     const root = join(tmpdir(), 'f');
     const appendArb = fc.array(fc.tuple(fc.nat(3), fc.array(lineArb, { maxLength: 5 }), fc.nat(40)), { maxLength: 6 });
     await fc.assert(
@@ -116,7 +143,8 @@ describe('raw-merge', () => {
         const gotG: Buffer[] = [];
         const gotF: Buffer[] = [];
         const emit = (r: DirReader): void => void gotG.push(Buffer.from(r.buf.subarray(r.ls, r.le)), Buffer.from('\n'));
-        const m = new RawMerge(f.readers, { since: null, until: null, write: async (d) => void gotF.push(Buffer.from(d)), stopped: () => false });
+        const m = new RawMerge(f.readers, { since: null, until: null, write: async (d) => void gotF.push(Buffer.from(d)), stopped: () => false, kernel });
+        expect(m.kernel).toBe(kernel);
         const both = async (): Promise<void> => {
           await g.pass(emit, () => false, async () => {});
           await m.pass();
