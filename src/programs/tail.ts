@@ -194,6 +194,7 @@ export async function tail(o: TailOptions): Promise<number> {
       const kept = engine.start(null, lines, since, until);
       if (kept.length > 0) await w.write(Buffer.concat(kept.flatMap((k) => [k.line, NL])));
       const m = new RawMerge(engine.readers, { since, until, write: w.write, stopped: () => engine.stopped || w.broken });
+      if (process.env.UPKEEP_DEBUG) process.stderr.write(`upkeep tail: debug: -o raw merge in ${m.kernel ? 'the WebAssembly kernel' : 'JavaScript'}\n`);
       await m.pass();
       if (o.follow && !w.broken && !engine.stopped) await engine.follow(() => m.pass());
       await m.drain();

@@ -33,6 +33,15 @@ describe('tail bundle', () => {
     expect(cmd.slice(2, 6)).toEqual(['-f', '-n', '0', d]);
   });
 
+  it('merges -o raw in the WebAssembly kernel (dist/wasm/merge.wasm, found from the bundle)', async () => {
+    const root = tmpdir();
+    const a = logdir(root, 'a', ['@400000006b021aaa0009450c a\n']);
+    const b = logdir(root, 'b', ['@400000006b021aaa0009450b b\n']);
+    const r = await run(UPKEEP, ['tail', '-o', 'raw', a, b], { env: { ...process.env, UPKEEP_DEBUG: '1' } });
+    expect(r.stderr.toString()).toBe('upkeep tail: debug: -o raw merge in the WebAssembly kernel\n');
+    expect(r.stdout.toString()).toBe('@400000006b021aaa0009450b b\n@400000006b021aaa0009450c a\n');
+  });
+
   it('gives the same output, errors and exit codes as the ES modules', async () => {
     const root = tmpdir();
     const a = logdir(root, 'a', ['@400000006b021aaa0009450c a one\n', '@400000006b021aab0009450c a two\n', 'no label\n']);
