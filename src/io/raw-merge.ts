@@ -74,6 +74,16 @@ function kernelStamp(t: Stamp): boolean {
   return Number.isInteger(t.tai) && t.tai >= 0 && t.tai < 2 ** 53 && Number.isInteger(t.nano) && t.nano >= 0 && t.nano < 2 ** 32;
 }
 
+/** A stamp's seconds as the kernel's u64 (little-endian; at most 2^53, see kernelStamp). */
+function putTai(dv: DataView, at: number, tai: number): void {
+  dv.setUint32(at, tai % 2 ** 32, true);
+  dv.setUint32(at + 4, Math.floor(tai / 2 ** 32), true);
+}
+
+function getTai(dv: DataView, at: number): number {
+  return dv.getUint32(at, true) + dv.getUint32(at + 4, true) * 2 ** 32;
+}
+
 /** Size of each reader's region. A longer line makes its reader allocate a buffer of its own. */
 const REGION = 1 << 17;
 /** Size of each output region. */
@@ -227,8 +237,7 @@ export class RawMerge {
     if ((since !== null && !kernelStamp(since)) || (until !== null && !kernelStamp(until))) return false;
     const dv = this.dv;
     const put = (at: number, t: Stamp): void => {
-      dv.setUint32(at, t.tai % 2 ** 32, true);
-      dv.setUint32(at + 4, Math.floor(t.tai / 2 ** 32), true);
+      putTai(dv, at, t.tai);
       dv.setUint32(at + 8, t.nano, true);
     };
     put(FILTER, since ?? { tai: 0, nano: 0 });
@@ -249,8 +258,7 @@ export class RawMerge {
     const dv = this.dv;
     dv.setUint32(row + R_START, s.off + s.r.pos, true);
     dv.setUint32(row + R_LIM, s.off + s.r.pos, true);
-    dv.setUint32(row + R_TAI, st.tai % 2 ** 32, true);
-    dv.setUint32(row + R_TAI + 4, Math.floor(st.tai / 2 ** 32), true);
+    putTai(dv, row + R_TAI, st.tai);
     dv.setUint32(row + R_NANO, st.nano, true);
     dv.setUint32(row + R_ACTIVE, 0, true);
     return true;
@@ -291,7 +299,7 @@ export class RawMerge {
       // (the row's stamp is its head line's: what an unlabelled head inherits from, and a labelled one
       // finds again; the reader that left the shared memory has its position already)
       if (r.buf.buffer === dv.buffer) r.pos = dv.getUint32(row + R_START, true) - s.off;
-      r.stamp.tai = dv.getUint32(row + R_TAI, true) + dv.getUint32(row + R_TAI + 4, true) * 2 ** 32;
+      r.stamp.tai = getTai(dv, row + R_TAI);
       r.stamp.nano = dv.getUint32(row + R_NANO, true);
       s.start = r.pos;
       s.i = 0;

@@ -95,6 +95,27 @@ describe('raw-merge', () => {
     );
   });
 
+  it('stamps past 2^32 seconds (the kernel holds them in two 32-bit halves), with --since/--until there', async () => {
+    const big = (sec: number, nano: number, m: string): string => `@4000${hex(sec, 12)}${hex(nano, 8)} ${m}`;
+    const t = 2 ** 32;
+    const targets = writeDirs(join(tmpdir(), 'big-tai'), [
+      { archives: [], current: { lines: [big(t - 1, 5, 'a1'), big(t, 0, 'a2'), big(t + 1, 7, 'a3'), big(3 * t + 2, 0, 'a4')], finalNewline: true } },
+      { archives: [], current: { lines: [big(t - 1, 9, 'b1'), big(t, 0, 'b2'), big(2 * t, 1, 'b3')], finalNewline: true } },
+    ]);
+    for (const [since, until] of [
+      [null, null],
+      [{ tai: t, nano: 0 }, null],
+      [{ tai: t - 1, nano: 6 }, { tai: 2 * t, nano: 1 }],
+      [null, { tai: t, nano: 0 }],
+    ] as [Stamp | null, Stamp | null][]) {
+      const want = await general(targets, since, until);
+      const got = await fast(targets, since, until);
+      expect(got.ran).toEqual([true, true]);
+      expect(got.toString()).toBe(want.toString());
+      expect(want.length).toBeGreaterThan(0);
+    }
+  });
+
   it('lines longer than its 128 KiB buffers, and more lines than it scans ahead at once', async () => {
     const root = join(tmpdir(), 'big');
     const long = (n: number, c: string): string => c.repeat(n);
