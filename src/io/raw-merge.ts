@@ -346,12 +346,15 @@ export class RawMerge {
       const c = x.merge(k, region + out.limit);
       out.used = (x.outPos.value as number) - region;
       if (c === DONE) break;
-      if (c === FULL) {
-        await out.flush();
-        if (this.o.stopped()) return true;
-      } else if (!this.refill(x, this.all[c]!)) {
+      if (c !== FULL && !this.refill(x, this.all[c]!)) {
         this.leaveKernel();
         return false;
+      }
+      // (also after a refill: a run that used up its source's region may have filled the batch; each
+      // call starts below the limit, so its last run, at most a region, still fits)
+      if (out.used >= out.limit) {
+        await out.flush();
+        if (this.o.stopped()) return true;
       }
     }
     await out.flush();

@@ -95,6 +95,27 @@ describe('raw-merge', () => {
     );
   });
 
+  it('one source, or one source at a time, over many regions and batches, with and without --since/--until', async () => {
+    // (with one source every run ends where its region does: the batch must be flushed there too)
+    const many = (tag: string, from: number): string[] => Array.from({ length: 40_000 }, (_, i) => `${label(from + Math.floor(i / 997), i)} ${tag} line ${i}`);
+    const targets = writeDirs(join(tmpdir(), 'one'), [
+      { archives: [{ lines: many('a', 0), finalNewline: true }], current: { lines: many('a', 50), finalNewline: true } },
+      { archives: [], current: { lines: many('b', 200), finalNewline: true } },
+    ]);
+    for (const [ts, since, until] of [
+      [targets.slice(0, 1), null, null],
+      [targets.slice(0, 1), { tai: 0x69000000 + 20, nano: 0 }, null],
+      [targets, null, { tai: 0x69000000 + 230, nano: 5 }],
+      [targets, { tai: 0x69000000 + 10, nano: 0 }, { tai: 0x69000000 + 235, nano: 0 }],
+    ] as [Target[], Stamp | null, Stamp | null][]) {
+      const want = await general(ts, since, until);
+      const got = await fast(ts, since, until);
+      expect(got.ran).toEqual([true, true]);
+      expect(want.length).toBeGreaterThan(2 * 262_144); // (more than two output regions)
+      expect(got.equals(want)).toBe(true);
+    }
+  });
+
   it('stamps past 2^32 seconds (the kernel holds them in two 32-bit halves), with --since/--until there', async () => {
     const big = (sec: number, nano: number, m: string): string => `@4000${hex(sec, 12)}${hex(nano, 8)} ${m}`;
     const t = 2 ** 32;
