@@ -45,7 +45,9 @@ export function formatCursor(c: Cursor): string {
 }
 
 const LABEL_RE = /^@[0-9a-f]{24}$/;
-const FILE_RE = /^(current|@[0-9a-fA-F]{24}\.[su](\.gz)?)$/;
+// (`previous`: multilog's name for the old current while its processor runs; a line read from it is
+// found again by inode once it is an archive, as with `current`)
+const FILE_RE = /^(current|previous|@[0-9a-fA-F]{24}\.[su](\.gz)?)$/;
 
 export function parseCursor(text: string): Cursor {
   let v: unknown;
@@ -98,8 +100,9 @@ export function candidates(files: readonly Listed[], pos: DirPosition): Listed[]
     if (f && f.size >= pos.offset && !out.includes(f)) out.push(f);
   };
   const plain = (n: string): string => (n.endsWith('.gz') ? n.slice(0, -3) : n);
-  add(files.find((f) => f.name === pos.file && (f.name !== 'current' || f.ino === pos.ino)));
-  if (pos.file !== 'current') add(files.find((f) => plain(f.name) === plain(pos.file)));
+  const live = pos.file === 'current' || pos.file === 'previous'; // (names that move on)
+  add(files.find((f) => f.name === pos.file && (!live || f.ino === pos.ino)));
+  if (!live) add(files.find((f) => plain(f.name) === plain(pos.file)));
   for (const f of files) if (f.ino === pos.ino) add(f);
   const after = pos.label ?? '';
   for (const f of files) if (f.name !== 'current' && f.name.slice(0, 25).toLowerCase() >= after) add(f);

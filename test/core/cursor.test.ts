@@ -38,6 +38,16 @@ describe('candidates', () => {
     const p = { ...pos, file: '@400000006b02c1000000000a.s', ino: 7 };
     expect(candidates(files, p)[0]!.name).toBe('@400000006b02c1000000000a.s');
   });
+  it('previous (a rotation in progress when the line was given): by inode once it is an archive, or still previous', () => {
+    const p = { ...pos, file: 'previous', ino: 42 };
+    expect(parseCursor(formatCursor({ dirs: { '/x': p } }))).toEqual({ dirs: { '/x': p } });
+    expect(candidates(files, p)[0]!.name).toBe('@400000006b02c13000000000.s');
+    // still in rotation: previous itself; a later rotation's previous (another inode) is not taken by name
+    const during = [...files.filter((f) => f.ino !== 42), { name: 'previous', ino: 42, size: 400 }];
+    expect(candidates(during, p)[0]!).toEqual({ name: 'previous', ino: 42, size: 400 });
+    const later = [...files.filter((f) => f.ino !== 42), { name: 'previous', ino: 99, size: 400 }];
+    expect(candidates(later, p)[0]!.name).toBe('@400000006b02c15000000000.u');
+  });
   it('current with the same inode: current first', () => {
     const p = { ...pos, ino: 12 };
     expect(candidates(files, p)[0]!.name).toBe('current');
