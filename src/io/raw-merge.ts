@@ -6,10 +6,11 @@
 // The merge runs in a WebAssembly kernel (src/wasm/merge.ts, AssemblyScript, built into
 // dist/wasm/merge.wasm): the readers' regions and the output regions are its memory, this file reads
 // files into the regions (DirReader.chunk) and writes the output out, the kernel does everything per
-// line (newline search, label, merge order, --since/--until, copies). 200 MB over 4 directories: 172 ms
-// where the best JavaScript loop below took 287 and GNU `sort -m` 258 (bench/README.md). Where the
-// kernel cannot run (no dist/wasm/merge.wasm, a reader's line longer than its region, a stamp it cannot
-// hold) the same merge runs in JavaScript, as follows.
+// line (newline search, label, merge order, --since/--until, copies). 200 MB over 4 directories, whole
+// `upkeep tail` runs: 224 ms with the kernel, ~380 ms with the JavaScript merge below, 281 ms for GNU
+// `sort -m` (bench/tail.mjs; docs/readme/tail.md). Where the kernel cannot run (no dist/wasm/merge.wasm,
+// a reader's line longer than its region, a stamp it cannot hold) the same merge runs in JavaScript, as
+// follows.
 //
 // Where the general pass handles one line at a time (a reader object, a heap, a filter and an emit call
 // per line), the JavaScript merge works in batches (measured with bench/tail.mjs against `sort -m`):
