@@ -46,6 +46,7 @@ const SLACK = 64;
 interface Kernel {
   merge(k: number, limit: number): number;
   prime(j: number): void;
+  skip(j: number): void;
   outPos: WebAssembly.Global;
   FULL: WebAssembly.Global;
   DONE: WebAssembly.Global;
@@ -199,6 +200,7 @@ export class RawMerge {
   /** The kernel's exports while it runs the merge; null: the JavaScript merge (for good). */
   private x: Kernel | null = null;
   private readonly dv: DataView;
+  private filtered = false;
 
   constructor(
     readers: readonly DirReader[],
@@ -247,7 +249,8 @@ export class RawMerge {
       dv.setBigUint64(FILTER + 16, 0xffffffffffffffffn, true);
       dv.setUint32(FILTER + 24, 0xffffffff, true);
     }
-    dv.setUint32(FILTER + 28, since !== null || until !== null ? 1 : 0, true);
+    this.filtered = since !== null || until !== null;
+    dv.setUint32(FILTER + 28, this.filtered ? 1 : 0, true);
     return true;
   }
 
@@ -341,6 +344,17 @@ export class RawMerge {
         return false;
       }
     }
+    if (!this.filtered) {
+      let only: Source | null = null;
+      let n = 0;
+      for (const s of this.all) {
+        if (dv.getUint32(SRC + s.rank * ROW + R_ACTIVE, true) === 1) {
+          only = s;
+          n++;
+        }
+      }
+      if (n === 1) return this.onePass(x, only!);
+    }
     for (;;) {
       const region = out.region();
       x.outPos.value = region + out.used;
@@ -359,6 +373,29 @@ export class RawMerge {
       }
     }
     await out.flush();
+    return true;
+  }
+
+  /**
+   * One source has lines now (one directory; or, with -f, the one that changed) and no --since/--until:
+   * there is nothing to merge, its lines go out as they are, straight from its region, with no copy
+   * (a follow wake-up then costs one read and one write, as node's floor does: bench/README.md).
+   */
+  private async onePass(x: Kernel, s: Source): Promise<boolean> {
+    const dv = this.dv;
+    const row = SRC + s.rank * ROW;
+    await this.out.flush();
+    do {
+      const a = dv.getUint32(row + R_START, true);
+      const e = dv.getUint32(row + R_LIM, true);
+      x.skip(s.rank);
+      await this.o.write(this.out.view(a, e)); // (resolved: the region may be read into again)
+      if (this.o.stopped()) return true;
+      if (!this.refill(x, s)) {
+        this.leaveKernel();
+        return false;
+      }
+    } while (dv.getUint32(row + R_ACTIVE, true) === 1);
     return true;
   }
 
@@ -498,6 +535,11 @@ class Output {
     private readonly write: (data: Buffer) => Promise<void>,
   ) {
     this.memU8 = new Uint8Array(mem.buffer, mem.byteOffset, mem.length);
+  }
+
+  /** Bytes [a, e) of the shared memory. */
+  view(a: number, e: number): Buffer {
+    return this.mem.subarray(a, e);
   }
 
   /** Where the region being filled starts in the shared memory. */

@@ -103,6 +103,26 @@ export function prime(j: i32): void {
   if (!takeStamp(p, e, r)) jsonStamp(p, e, r);
 }
 
+/**
+ * Source j's lines up to lim go out as they are (the caller writes them): its head moves to lim, and
+ * its stamp becomes that of its last stamped line there (what a next unlabelled line inherits).
+ */
+export function skip(j: i32): void {
+  const r = SRC + <usize>j * ROW;
+  const first = <usize>load<u32>(r, START);
+  const lim = <usize>load<u32>(r, LIM);
+  store<u32>(r, <u32>lim, START);
+  // the lines from the last one back, until one has a stamp
+  let e = lim - 1; // its "\n"
+  while (e > first) {
+    let p = e;
+    while (p > first && load<u8>(p - 1) != 10) p--;
+    if (takeStamp(p, e, r) || jsonStamp(p, e, r)) return;
+    if (p == first) return;
+    e = p - 1;
+  }
+}
+
 // @ts-ignore: decorator
 @inline function before(t1: u64, n1: u32, t2: u64, n2: u32): bool {
   return t1 < t2 || (t1 == t2 && n1 < n2);

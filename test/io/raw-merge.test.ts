@@ -116,6 +116,33 @@ describe('raw-merge', () => {
     }
   });
 
+  it('a source that went out alone (no merge) hands the stamp of its last line to an unlabelled next one', async () => {
+    const targets = writeDirs(join(tmpdir(), 'alone'), [
+      { archives: [], current: { lines: [`${label(1, 0)} a0`, `${label(5, 0)} a1`], finalNewline: true } },
+      { archives: [], current: { lines: [], finalNewline: false } },
+    ]);
+    const g = new Engine(targets, lineFilter({ since: null, until: null, re: null }), false, () => {}, false);
+    const f = new Engine(targets, lineFilter({ since: null, until: null, re: null }), false, () => {}, false);
+    g.start(null, null, null, null);
+    f.start(null, null, null, null);
+    const want: Buffer[] = [];
+    const got: Buffer[] = [];
+    const m = new RawMerge(f.readers, { since: null, until: null, write: async (d) => void got.push(Buffer.from(d)), stopped: () => false });
+    const both = async (): Promise<void> => {
+      await g.pass((r) => void want.push(Buffer.from(r.buf.subarray(r.ls, r.le)), Buffer.from('\n')), () => false, async () => {});
+      await m.pass();
+    };
+    await both();
+    appendFileSync(join(targets[0]!.dir, 'current'), 'a2 unlabelled\n'); // stamped 5, as a1
+    appendFileSync(join(targets[1]!.dir, 'current'), `${label(3, 0)} b0\n`);
+    await both();
+    expect(m.kernel).toBe(true);
+    expect(Buffer.concat(got).toString()).toBe(Buffer.concat(want).toString());
+    expect(Buffer.concat(got).toString().split('\n').slice(2, 4)).toEqual([`${label(3, 0)} b0`, 'a2 unlabelled']);
+    g.close();
+    f.close();
+  });
+
   it('stamps past 2^32 seconds (the kernel holds them in two 32-bit halves), with --since/--until there', async () => {
     const big = (sec: number, nano: number, m: string): string => `@4000${hex(sec, 12)}${hex(nano, 8)} ${m}`;
     const t = 2 ** 32;
@@ -174,7 +201,9 @@ describe('raw-merge', () => {
 
   it.each([true, false])('pass after pass (-f), with bytes appended in between, partial lines included: the same as the general pass (property; kernel %s)', async (kernel) => {
     const root = join(tmpdir(), 'f');
-    const appendArb = fc.array(fc.tuple(fc.nat(3), fc.array(lineArb, { maxLength: 5 }), fc.nat(40)), { maxLength: 6 });
+    // (which directory, its lines, where the last is cut, and lines for the next directory at once: a pass
+    // then has two sources to merge, one of which may go on from a pass where it was alone)
+    const appendArb = fc.array(fc.tuple(fc.nat(3), fc.array(lineArb, { maxLength: 5 }), fc.nat(40), fc.array(lineArb, { maxLength: 3 })), { maxLength: 6 });
     await fc.assert(
       fc.asyncProperty(fc.array(dirArb, { minLength: 1, maxLength: 4 }), appendArb, async (dirs, appends) => {
         const targets = writeDirs(root, dirs.map((d) => ({ ...d, current: d.current ?? { lines: [], finalNewline: false } })));
@@ -193,11 +222,12 @@ describe('raw-merge', () => {
           expect(Buffer.concat(gotF).toString('latin1')).toEqual(Buffer.concat(gotG).toString('latin1'));
         };
         await both();
-        for (const [which, lines, cut] of appends) {
+        for (const [which, lines, cut, other] of appends) {
           // a few lines, the last one possibly cut short (its rest comes with the next append)
           const text = lines.map((l) => l + '\n').join('');
           const t = targets[which % targets.length]!;
           appendFileSync(join(t.dir, 'current'), text.slice(0, text.length - (cut % (text.length + 1))));
+          if (other.length > 0) appendFileSync(join(targets[(which + 1) % targets.length]!.dir, 'current'), other.map((l) => l + '\n').join(''));
           await both();
           appendFileSync(join(t.dir, 'current'), text.slice(text.length - (cut % (text.length + 1))));
           await both();
