@@ -201,6 +201,10 @@ export class RawMerge {
   private x: Kernel | null = null;
   private readonly dv: DataView;
   private filtered = false;
+  /** Sources that ran out in the kernel's pass; those of them the JavaScript merge must not take up again
+   *  in a pass the kernel handed over. */
+  private readonly ranOut = new Set<Source>();
+  private outOfPass = new Set<Source>();
 
   constructor(
     readers: readonly DirReader[],
@@ -209,11 +213,20 @@ export class RawMerge {
     const size = BASE + readers.length * REGION + 2 * OUT + SLACK;
     const mod = o.kernel === false ? null : loadKernel();
     let memory: ArrayBuffer;
+    let wm: WebAssembly.Memory | null = null;
     if (mod !== null) {
-      const wm = new WebAssembly.Memory({ initial: Math.ceil(size / 65536) });
-      this.x = new WebAssembly.Instance(mod, { env: { memory: wm } }).exports as unknown as Kernel;
-      memory = wm.buffer;
-    } else memory = new ArrayBuffer(size);
+      try {
+        // (V8 reserves ~10 GiB of address space for a WebAssembly memory: under a limit below that, as
+        // softlimit -a sets and bin/upkeep raises only to 4 GiB, this throws and the JavaScript merge runs)
+        wm = new WebAssembly.Memory({ initial: Math.ceil(size / 65536) });
+        this.x = new WebAssembly.Instance(mod, { env: { memory: wm } }).exports as unknown as Kernel;
+      } catch {
+        wm = null;
+        this.x = null;
+      }
+    }
+    if (wm !== null) memory = wm.buffer;
+    else memory = new ArrayBuffer(size);
     const mem = Buffer.from(memory);
     this.dv = new DataView(memory);
     this.all = readers.map((r, rank) => {
@@ -281,6 +294,7 @@ export class RawMerge {
     const more = r.chunk();
     if (r.buf.buffer !== this.dv.buffer) return false;
     if (!more) {
+      this.ranOut.add(s);
       // (chunk may have moved the bytes all the same)
       dv.setUint32(row + R_START, s.off + r.pos, true);
       dv.setUint32(row + R_LIM, s.off + r.pos, true);
@@ -295,11 +309,14 @@ export class RawMerge {
   }
 
   /** From the kernel to the JavaScript merge, at any point between two kernel calls. */
-  private leaveKernel(): void {
+  private leaveKernel(trigger: Source): void {
     const dv = this.dv;
     for (const s of this.all) {
       const row = SRC + s.rank * ROW;
       const r = s.r;
+      // (a source that ran out in this pass stays out of it, as in the general pass: a line appended to
+      // it meanwhile comes with the next pass, after the rest of this one)
+      if (s !== trigger && this.ranOut.has(s)) this.outOfPass.add(s);
       // (the row's stamp is its head line's: what an unlabelled head inherits from, and a labelled one
       // finds again; the reader that left the shared memory has its position already)
       if (r.buf.buffer === dv.buffer) r.pos = dv.getUint32(row + R_START, true) - s.off;
@@ -312,10 +329,26 @@ export class RawMerge {
     this.x = null;
   }
 
+  /** The readers' stamps from the kernel's table (what their next unlabelled line gets; DirReader's
+   *  warnings name it). */
+  private syncStamps(): void {
+    const dv = this.dv;
+    for (const s of this.all) {
+      const row = SRC + s.rank * ROW;
+      s.r.stamp.tai = getTai(dv, row + R_TAI);
+      s.r.stamp.nano = dv.getUint32(row + R_NANO, true);
+    }
+  }
+
   /** Merges every line available now, and writes it. */
   async pass(): Promise<void> {
-    if (this.x !== null && (await this.kernelPass(this.x))) return;
-    const srcs = this.all.filter((s) => s.i < s.n || scan(s));
+    if (this.x !== null && (await this.kernelPass(this.x))) {
+      this.syncStamps();
+      return;
+    }
+    const skip = this.outOfPass;
+    this.outOfPass = new Set();
+    const srcs = this.all.filter((s) => !skip.has(s) && (s.i < s.n || scan(s)));
     // The loop is a plain function run batch by batch (an async function's long loop was deoptimized
     // again and again by V8: --trace-deopt).
     const m = new Merger(srcs, this.out, this.o.since, this.o.until);
@@ -336,11 +369,12 @@ export class RawMerge {
     const k = this.all.length;
     const FULL = x.FULL.value as number;
     const DONE = x.DONE.value as number;
+    this.ranOut.clear();
     for (const s of this.all) {
       const row = SRC + s.rank * ROW;
       const ready = dv.getUint32(row + R_ACTIVE, true) === 1 && dv.getUint32(row + R_START, true) < dv.getUint32(row + R_LIM, true);
       if (!ready && !this.refill(x, s)) {
-        this.leaveKernel();
+        this.leaveKernel(s);
         return false;
       }
     }
@@ -362,7 +396,7 @@ export class RawMerge {
       out.used = (x.outPos.value as number) - region;
       if (c === DONE) break;
       if (c !== FULL && !this.refill(x, this.all[c]!)) {
-        this.leaveKernel();
+        this.leaveKernel(this.all[c]!);
         return false;
       }
       // (also after a refill: a run that used up its source's region may have filled the batch; each
@@ -392,7 +426,7 @@ export class RawMerge {
       await this.o.write(this.out.view(a, e)); // (resolved: the region may be read into again)
       if (this.o.stopped()) return true;
       if (!this.refill(x, s)) {
-        this.leaveKernel();
+        this.leaveKernel(s);
         return false;
       }
     } while (dv.getUint32(row + R_ACTIVE, true) === 1);

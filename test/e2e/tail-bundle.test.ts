@@ -42,6 +42,20 @@ describe('tail bundle', () => {
     expect(r.stdout.toString()).toBe('@400000006b021aaa0009450b b\n@400000006b021aaa0009450c a\n');
   });
 
+  it('under an address-space limit (softlimit -a) the JavaScript merge runs instead, with the same output', async () => {
+    // (V8 reserves ~10 GiB of address space for a WebAssembly memory; bin/upkeep raises a lower limit to
+    // 4 GiB only)
+    const root = tmpdir();
+    const a = logdir(root, 'a', ['@400000006b021aaa0009450c a\n', 'a unlabelled\n']);
+    const b = logdir(root, 'b', ['@400000006b021aaa0009450b b\n', '@400000006b021aaa0009450d b2\n']);
+    const r = await run('/bin/sh', ['-c', 'ulimit -S -v 3000000; exec "$0" "$@"', UPKEEP, 'tail', '-o', 'raw', a, b], {
+      env: { ...process.env, UPKEEP_DEBUG: '1' },
+    });
+    expect(r.stderr.toString()).toBe('upkeep tail: debug: -o raw merge in JavaScript\n');
+    expect(r.code).toBe(0);
+    expect(r.stdout.toString()).toBe('@400000006b021aaa0009450b b\n@400000006b021aaa0009450c a\na unlabelled\n@400000006b021aaa0009450d b2\n');
+  });
+
   it('gives the same output, errors and exit codes as the ES modules', async () => {
     const root = tmpdir();
     const a = logdir(root, 'a', ['@400000006b021aaa0009450c a one\n', '@400000006b021aab0009450c a two\n', 'no label\n']);
