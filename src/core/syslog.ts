@@ -36,11 +36,12 @@ export interface SyslogHeader {
 const enc = new TextEncoder();
 
 /** One RFC 5424 message: header for this line + its message bytes. */
-export function syslogMessage(h: SyslogHeader, unixSec: number, nano: number, label: string | null, msg: Uint8Array): Uint8Array {
+export function syslogMessage(h: SyslogHeader, unixSec: number | null, nano: number, label: string | null, msg: Uint8Array): Uint8Array {
   const pri = h.facility * 8 + h.severity;
   const sd = label === null ? '-' : `[upkeep@32473 tai64n="${label}"]`;
+  // (unixSec null: the line's time is unknown: RFC 5424's NILVALUE)
   const head = enc.encode(
-    `<${pri}>1 ${rfc3339(unixSec, nano, 6)} ${syslogField(h.host, 255)} ${syslogField(h.app, 48)} - - ${sd} `,
+    `<${pri}>1 ${unixSec === null ? '-' : rfc3339(unixSec, nano, 6)} ${syslogField(h.host, 255)} ${syslogField(h.app, 48)} - - ${sd} `,
   );
   const out = new Uint8Array(head.length + msg.length);
   out.set(head);

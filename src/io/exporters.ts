@@ -52,6 +52,8 @@ export interface Sender {
   /** Delivers one batch: syslog messages (framed per kind) or one HTTP body. Throws on failure. */
   send(batch: Uint8Array[]): Promise<void>;
   close(): void;
+  /** Ends a send in flight at once (TERM): it fails, the batch stays unshipped. */
+  abort(): void;
 }
 
 /** UDP: one datagram per message; errors are counted, never retried. */
@@ -85,6 +87,8 @@ export class UdpSender implements Sender {
   close(): void {
     this.sock.close();
   }
+  abort(): void {}
+
 }
 
 /**
@@ -93,6 +97,9 @@ export class UdpSender implements Sender {
  * batch is not written into a dead connection; a failed write rejects and the batch is sent again on a
  * new connection.
  */
+/** How long a new TCP connection must stay open before the first batch is written to it. */
+const FRESH_MS = 50;
+
 export class TcpSender implements Sender {
   private sock: Socket | null = null;
   private dead = true;
@@ -131,16 +138,38 @@ export class TcpSender implements Sender {
     if (!this.sock || this.dead) {
       this.sock?.destroy();
       this.sock = null;
-      this.sock = await this.connect();
+      const fresh = await this.connect();
+      // A collector at its connection limit (or a proxy without a backend) accepts and closes at once; a
+      // write made before its FIN arrives succeeds into our kernel and the batch would be lost. So a new
+      // connection must survive a moment before it is written to.
+      await new Promise((r) => setTimeout(r, FRESH_MS));
+      if (this.dead) {
+        fresh.destroy();
+        throw Object.assign(new Error('connection closed by the collector'), { code: 'ECONNRESET' });
+      }
+      this.sock = fresh;
     }
     const s = this.sock;
     const data = Buffer.concat(batch);
     await new Promise<void>((res, rej) => {
-      const onErr = (e: Error): void => rej(e);
+      // A collector that accepts and stops reading fills the socket's buffers: the write never
+      // completes. After timeoutMs it is given up like a refused connection (and retried).
+      const t = setTimeout(() => rej(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })), this.timeoutMs);
+      const onErr = (e: Error): void => {
+        clearTimeout(t);
+        rej(e);
+      };
+      const onClose = (): void => onErr(Object.assign(new Error('connection closed'), { code: 'ECONNRESET' }));
       s.once('error', onErr);
+      s.once('close', onClose);
       s.write(data, (err) => {
+        clearTimeout(t);
         s.off('error', onErr);
+        s.off('close', onClose);
+        // (Node calls a write's callback without an error when the socket was destroyed meanwhile:
+        // the bytes were dropped, not written)
         if (err) rej(err);
+        else if (s.destroyed) onClose();
         else res();
       });
     }).catch((e) => {
@@ -154,10 +183,17 @@ export class TcpSender implements Sender {
     this.sock?.end();
     this.sock = null;
   }
+
+  abort(): void {
+    this.dead = true;
+    this.sock?.destroy();
+    this.sock = null;
+  }
 }
 
-/** HTTP POST of one body per batch; any 2xx is success. */
+/** HTTP POST of one body per batch; any 2xx is success (a redirect is not followed: a failure). */
 export class HttpSender implements Sender {
+  private inflight: AbortController | null = null;
   constructor(
     private readonly d: Destination,
     private readonly contentType: string,
@@ -167,12 +203,24 @@ export class HttpSender implements Sender {
 
   async send(batch: Uint8Array[]): Promise<void> {
     const body = Buffer.concat(batch);
-    const r = await fetch(this.d.url, {
-      method: 'POST',
-      headers: { 'content-type': this.contentType, ...this.headers },
-      body,
-      signal: AbortSignal.timeout(this.timeoutMs),
-    });
+    const ac = new AbortController();
+    this.inflight = ac;
+    const t = setTimeout(() => ac.abort(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })), this.timeoutMs);
+    let r: Response;
+    try {
+      // (redirect: 'manual': fetch would follow a 3xx with a GET without the body, whose 2xx then
+      // looked like a delivery)
+      r = await fetch(this.d.url, {
+        method: 'POST',
+        headers: { 'content-type': this.contentType, ...this.headers },
+        body,
+        redirect: 'manual',
+        signal: ac.signal,
+      });
+    } finally {
+      clearTimeout(t);
+      this.inflight = null;
+    }
     await r.arrayBuffer().catch(() => undefined);
     if (r.status < 200 || r.status > 299) {
       throw Object.assign(new Error(`HTTP status ${r.status}`), { code: `HTTP_${r.status}` });
@@ -180,4 +228,8 @@ export class HttpSender implements Sender {
   }
 
   close(): void {}
+
+  abort(): void {
+    this.inflight?.abort(Object.assign(new Error('stopped'), { code: 'ECANCELED' }));
+  }
 }

@@ -77,6 +77,7 @@ export async function exportLogs(o: ExportOptions): Promise<number> {
   const host = o.host ?? hostname();
   const batchMax = o.batch ?? 500;
   if (batchMax < 1) throw new UsageError('--batch must be at least 1');
+  if (o.retryMax !== undefined && !(o.retryMax >= 1)) throw new UsageError('--retry-max must be at least 1 (second)');
   const retryMax = (o.retryMax ?? 30) * 1000;
   const warn = (t: string): void => void process.stderr.write(`upkeep export: warning: ${t}\n`);
   const cursor = o.cursorFile ? loadCursor(o.cursorFile) : null;
@@ -95,11 +96,17 @@ export async function exportLogs(o: ExportOptions): Promise<number> {
   let bytes = 0;
   const st = { lines: 0, bytes: 0, batches: 0, retries: 0, last: null as Stamp | null };
   let pendingLast: Stamp | null = null;
+  /** Bytes of the log lines read but not yet shipped (counted in "behind"). */
+  let pendingRaw = 0;
 
   const add = (service: string, line: Uint8Array, labelled: boolean, stamp: Stamp, exact = labelled): void => {
     const msg = messageOf(line, labelled);
-    const unix = stampUnix(stamp, conv);
+    // A line with no stamp at all (a log written without `t`, before any labelled line) has no time:
+    // syslog's nil "-", OTLP's 0 ("unknown": the observed time stands), not 1969.
+    const known = exact || stamp.tai !== 0 || stamp.nano !== 0;
+    const unix = known ? stampUnix(stamp, conv) : null;
     const label = exact ? formatStamp(stamp) : null;
+    pendingRaw += line.length + 1;
     let m: Uint8Array;
     if (dest.kind === 'udp' || dest.kind === 'tcp') {
       m = syslogMessage({ facility, severity, host, app: service }, unix, stamp.nano, label, msg);
@@ -109,11 +116,11 @@ export async function exportLogs(o: ExportOptions): Promise<number> {
       m = json.format(service, line, labelled, stamp, exact);
       batch.push(m);
     } else {
-      records.push({ service, unixSec: unix, nano: stamp.nano, label, msg: Buffer.from(msg) });
+      records.push({ service, unixSec: unix ?? 0, nano: unix === null ? 0 : stamp.nano, label, msg: Buffer.from(msg) });
       m = msg;
     }
     bytes += m.length;
-    pendingLast = { ...stamp };
+    if (known) pendingLast = { ...stamp };
   };
   const count = (): number => (dest.kind === 'otlp' ? records.length : batch.length);
 
@@ -128,7 +135,10 @@ export async function exportLogs(o: ExportOptions): Promise<number> {
   const stopWaiters: (() => void)[] = [];
 
   let failing = false;
-  const flush = async (): Promise<void> => {
+  /** Ships the batch (retrying), then saves the cursor unless `save` is false (the -n lines: the
+   *  cursor already stands after the last of them). */
+  const flush = async (save = true): Promise<void> => {
+    if (engine.stopped && failing) return; // (TERM after a failed send: no new attempt, the cursor stays)
     const n = count();
     if (n > 0) {
       let body = batch;
@@ -162,12 +172,13 @@ export async function exportLogs(o: ExportOptions): Promise<number> {
       batch = [];
       records = [];
       bytes = 0;
+      pendingRaw = 0;
     }
-    if (o.cursorFile) saveCursor(o.cursorFile, engine.cursor(cursor));
+    if (save && o.cursorFile) saveCursor(o.cursorFile, engine.cursor(cursor));
   };
 
   const report = (): void => {
-    let behind = 0;
+    let behind = pendingRaw;
     for (const r of engine.readers) behind += r.behind();
     let last = 'none';
     if (st.last) {
@@ -181,11 +192,11 @@ export async function exportLogs(o: ExportOptions): Promise<number> {
   };
 
   const start = engine.start(cursor, o.lines ?? null, since, until);
-  for (const k of start) add(k.service, k.line, k.labelled, k.stamp, k.exact);
   const pass = (): Promise<void> =>
     engine.pass((r: DirReader) => add(r.service, r.buf.subarray(r.ls, r.le), r.labelled, r.stamp, r.exact), () => count() >= batchMax, flush);
   const stop = (): void => {
     engine.stop();
+    sender.abort(); // (a send in flight to a collector that stopped reading would hold TERM up)
     for (const w of stopWaiters.splice(0)) w();
   };
   process.on('SIGTERM', stop);
@@ -193,7 +204,13 @@ export async function exportLogs(o: ExportOptions): Promise<number> {
   const every = o.stats ?? (o.follow ? 60 : 0);
   const timer = every > 0 ? setInterval(report, every * 1000) : null;
   try {
-    await pass();
+    // the -n lines in batches of --batch too (the last one goes with the first pass's, with the cursor)
+    for (const k of start) {
+      if (count() >= batchMax) await flush(false);
+      if (engine.stopped) break;
+      add(k.service, k.line, k.labelled, k.stamp, k.exact);
+    }
+    if (!engine.stopped) await pass();
     if (o.follow && !engine.stopped) await engine.follow(pass, 1000);
   } finally {
     if (timer) clearInterval(timer);

@@ -11,6 +11,9 @@ describe('syslog', () => {
       '<30>1 2026-11-22T10:17:08.279391Z vm1 web - - [upkeep@32473 tai64n="@400000006b02c12e10a72d0c"] hello',
     );
   });
+  it('a line of unknown time gets the NILVALUE timestamp', () => {
+    expect(Buffer.from(syslogMessage(h, null, 0, null, Buffer.from('x'))).toString()).toBe('<30>1 - vm1 web - - - x');
+  });
   it('passes message bytes through unchanged (no BOM, invalid UTF-8 kept)', () => {
     const m = syslogMessage(h, 0, 0, null, Uint8Array.from([0xff, 0x41]));
     expect(Buffer.from(m).subarray(-2)).toEqual(Buffer.from([0xff, 0x41]));

@@ -244,6 +244,77 @@ describe('upkeep export', () => {
     expect(msgs).toEqual(['a', 'b, clock went back', 'c', 'd, even earlier']);
   });
 
+  it('HTTP: a redirect is not a delivery (the batch is retried until a 2xx), and -n lines go in --batch batches', async () => {
+    const d = tmpdir();
+    writeFileSync(join(d, 'current'), Array.from({ length: 30 }, (_, i) => `@400000006b0000${(16 + i).toString(16)}00000000 m${i}\n`).join(''));
+    const posts: string[] = [];
+    let redirects = 0;
+    const port = await httpReceiver((req, body, res) => {
+      if (req.method !== 'POST') return void res.writeHead(405).end(); // (a followed redirect: a GET)
+      if (redirects < 2) {
+        redirects++;
+        return void res.writeHead(302, { location: '/elsewhere' }).end();
+      }
+      posts.push(body.toString());
+      res.writeHead(204).end();
+    });
+    const r = await upkeep(['export', '--to', `http://127.0.0.1:${port}/ingest`, '-n', '30', '--batch', '10', '--retry-max', '1', d]);
+    expect(r.code).toBe(0);
+    expect(r.stderr.toString()).toMatch(/unable to ship to http:\/\/127\.0\.0\.1:\d+\/ingest: .*302/);
+    expect(posts.map((b) => b.split('\n').filter(Boolean).length)).toEqual([10, 10, 10]);
+    const msgs = posts.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l).message);
+    expect(msgs).toEqual(Array.from({ length: 30 }, (_, i) => `m${i}`));
+  });
+
+  it('TCP: a collector that accepts and never reads does not hold TERM up; nothing counts as shipped', async () => {
+    const d = tmpdir();
+    const line = 'x'.repeat(1000);
+    writeFileSync(join(d, 'current'), Array.from({ length: 20_000 }, (_, i) => `@400000006b000010${i.toString(16).padStart(8, '0')} ${line}\n`).join(''));
+    // the collector: a small receive window (set before listen, so the accepted socket has it), never reads
+    const port = await freePort();
+    const py = keep(
+      spawn('python3', ['-c', `import socket,time
+s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.bind(('127.0.0.1', ${port})); s.listen(1); print('ready', flush=True)
+c,_=s.accept(); print('accepted', flush=True); time.sleep(60)`], { stdio: ['ignore', 'pipe', 'inherit'] }),
+    );
+    await waitFor(() => py.out().includes('ready'), 'the collector');
+    const cur = join(tmpdir(), 'cursor');
+    const c = keep(spawn(UPKEEP, ['export', '--to', `tcp://127.0.0.1:${port}`, '--batch', '20000', '--cursor-file', cur, d], { stdio: ['ignore', 'pipe', 'pipe'] }));
+    await waitFor(() => py.out().includes('accepted'), 'the connection');
+    await new Promise((r) => setTimeout(r, 300)); // (the write is stuck: 20 MB against a 4 KB window)
+    const t0 = Date.now();
+    c.kill('SIGTERM');
+    const code = await new Promise((r) => c.once('close', r));
+    expect(Date.now() - t0).toBeLessThan(3000);
+    expect(code).toBe(0);
+    expect(c.err()).toMatch(/stats: shipped 0 lines .* behind \d{8} bytes/);
+    expect(existsSync(cur)).toBe(false);
+  });
+
+  it('lines with no stamp at all (a log written without t): syslog NILVALUE, OTLP time 0, not 1969', async () => {
+    const d = tmpdir();
+    writeFileSync(join(d, 'current'), 'plain one\n');
+    let body = '';
+    const port = await httpReceiver((_req, b, res) => {
+      body = b.toString();
+      res.writeHead(200).end('{}');
+    });
+    expect((await upkeep(['export', '--to', `otlp+http://127.0.0.1:${port}`, d])).code).toBe(0);
+    const rec = JSON.parse(body).resourceLogs[0].scopeLogs[0].logRecords[0];
+    expect(rec.timeUnixNano).toBe('0');
+    expect(Number(rec.observedTimeUnixNano)).toBeGreaterThan(1.7e18);
+    expect(rec.body).toEqual({ stringValue: 'plain one' });
+  });
+
+  it('refuses --retry-max 0 (a retry loop with no wait) with exit 100', async () => {
+    const d = tmpdir();
+    writeFileSync(join(d, 'current'), '');
+    const r = await upkeep(['export', '--to', 'tcp://127.0.0.1:9', '--retry-max', '0', d]);
+    expect(r.code).toBe(100);
+    expect(r.stderr.toString()).toBe('upkeep export: usage: --retry-max must be at least 1 (second)\n');
+  });
+
   it('refuses a missing or unknown destination with exit 100', async () => {
     const d = tmpdir();
     writeFileSync(join(d, 'current'), '');
