@@ -163,6 +163,7 @@ export class DirReader {
   /** After chunk(): buf[pos, lim) holds whole lines, each ending with "\n". */
   lim = 0;
   private eof = false;
+  /** Archives accounted for, by archiveKey. */
   private readonly seenNames = new Set<string>();
   /** Files that were current (or previous) and are finished, kept open until their archive name is seen. */
   private pending: { fd: number; ino: number }[] = [];
@@ -207,7 +208,7 @@ export class DirReader {
         opened.push({ ...f, fd });
       } else opened.push(f);
     }
-    for (const f of seen) if (f.name !== 'current' && f.name !== 'previous') this.seenNames.add(baseName(f.name));
+    for (const f of seen) if (f.name !== 'current' && f.name !== 'previous') this.seenNames.add(archiveKey(f.name));
     this.queue.push(...opened);
     return true;
   }
@@ -472,11 +473,13 @@ export class DirReader {
           // (multilog links previous to its archive name before unlinking it: both may be listed)
           if (!held.has(f.ino)) add.push({ name: f.name, ino: f.ino, start: 0 });
           held.add(f.ino);
-        } else if (!this.seenNames.has(baseName(f.name))) {
+        } else if (!this.seenNames.has(archiveKey(f.name))) {
           names.push(f);
           // Its archive name is now known: a live file being read (or queued) needs no pending fd later.
-          // A .gz has an inode of its own: the live file it came from is found by content.
-          const live = isGz(f.name) && !held.has(f.ino) ? this.compressedFrom(f) : -1;
+          // An archive with an inode of its own may still hold the bytes of a live file: a .gz (the
+          // logger's %gzip), or a processor's output (multilog, svlogd, s6-log `!cmd`: `processed`
+          // becomes the archive, `previous` is removed; `!cat` gives the same bytes): found by content.
+          const live = !held.has(f.ino) ? this.sameContentAs(f) : -1;
           if (live >= 0) {
             if (live === this.fileIno) matched = true;
             f = { ...f, ino: live };
@@ -500,16 +503,18 @@ export class DirReader {
   }
 
   /**
-   * The inode of the live file (being read, queued, or finished and pending) whose bytes the compressed
-   * archive `f` holds, or -1. Same uncompressed size (the gzip trailer) and same bytes.
+   * The inode of the live file (being read, queued, or finished and pending) whose bytes the archive `f`
+   * (not one of those files) holds, or -1: same size (a .gz: its uncompressed size, from the gzip
+   * trailer) and same bytes. A processor that changes the bytes makes a new file, which is read.
    */
-  private compressedFrom(f: Listed): number {
+  private sameContentAs(f: Listed): number {
+    const gz = isGz(f.name);
     const live: { fd: number; ino: number }[] = [...this.pending];
     if (this.fd >= 0 && this.wasLive) live.push({ fd: this.fd, ino: this.fileIno });
     for (const q of this.queue) if (q.fd !== undefined && q.fd >= 0) live.push({ fd: q.fd, ino: q.ino });
     for (const l of live) {
       const size = fstatSync(l.fd).size;
-      if (size === 0 || size % 2 ** 32 !== f.size) continue;
+      if (size === 0 || (gz ? size % 2 ** 32 : size) !== f.size) continue;
       if (sameBytes(l.fd, this.path(f.name), size)) return l.ino;
     }
     return -1;
@@ -645,6 +650,15 @@ export function lineEndsAt(dir: string, file: string, offset: number, label: str
 }
 
 /** Does the gzip file at `path` hold exactly the first `size` bytes of the file open at `fd` (and no more)? */
+/**
+ * What identifies an archive: its label, whatever follows. `@x.s.gz` is `@x.s` compressed; and svlogd
+ * with a processor renames current to `@x.u`, then replaces it with the processor's output as `@x.s`:
+ * the same lines (a processor's failure leaves the `.u`), already read under the first name.
+ */
+function archiveKey(name: string): string {
+  return ARCHIVE_RE.test(name) ? name.slice(0, 25) : baseName(name);
+}
+
 function sameBytes(fd: number, path: string, size: number): boolean {
   let gfd: number;
   try {
@@ -652,12 +666,12 @@ function sameBytes(fd: number, path: string, size: number): boolean {
   } catch {
     return false;
   }
-  const gz = new GzReader(gfd);
+  const gz = isGz(path) ? new GzReader(gfd) : null;
   const a = Buffer.allocUnsafe(1 << 16);
   const b = Buffer.allocUnsafe(1 << 16);
   try {
     for (let at = 0; ; ) {
-      const n = gz.read(a, 0, a.length, at);
+      const n = gz ? gz.read(a, 0, a.length, at) : readSync(gfd, a, 0, a.length, at);
       if (n === 0) return at === size;
       if (at + n > size || readSync(fd, b, 0, n, at) !== n || a.compare(b, 0, n, 0, n) !== 0) return false;
       at += n;
@@ -665,7 +679,7 @@ function sameBytes(fd: number, path: string, size: number): boolean {
   } catch {
     return false;
   } finally {
-    gz.close();
+    gz?.close();
     closeSync(gfd);
   }
 }

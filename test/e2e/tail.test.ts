@@ -1,7 +1,7 @@
 // `upkeep tail` against log directories written by Debian's multilog, svlogd and s6-log; merge order
 // compared with GNU sort -m; following across rotations; cursors across kill -9; bad bytes; clock jumps.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { listLogdir } from '../../src/io/logdir-read.js';
@@ -156,6 +156,37 @@ describe('upkeep tail', () => {
         await waitFor(() => lines(t.out()).length >= n, `${n} lines followed`);
       }
       expect(lines(t.out()).map((l) => l.slice(26))).toEqual(Array.from({ length: n }, (_, i) => `line ${i + 1}`));
+      expect(listLogdir(d).length).toBeGreaterThan(3);
+      expect(t.err()).toBe('');
+    });
+  }
+
+  for (const [peer, argv, tai] of [
+    ['multilog', (d: string) => ['t', 's4096', 'n100', '!cat', d], 'daemontools'],
+    ['svlogd', (d: string) => ['-t', d], 'daemontools'],
+    ['s6-log', (d: string) => ['t', 's4096', 'n100', '!cat', d], 's6'],
+  ] as const) {
+    itWithPeer([peer])(`-f with a processor (${peer} !cat): the processed archive is not read again; no false warning`, async () => {
+      // (with a processor the archive is a new file, `processed`, with the bytes of the file tail read as
+      // current or previous, which is removed: it used to be read again, every line twice)
+      const d = join(tmpdir(), 'main');
+      mkdirSync(d);
+      if (peer === 'svlogd') writeFileSync(join(d, 'config'), 's4096\nn100\n!cat\n');
+      const lg = spawnKept(peer, argv(d));
+      await waitFor(() => { try { return listLogdir(d).length > 0; } catch { return false; } }, peer);
+      const t = spawnKept(UPKEEP, ['tail', '-f', '-n', '1000000', '--tai', tai, '-o', 'raw', d]);
+      let n = 0;
+      for (let round = 0; round < 6; round++) {
+        let s = '';
+        for (let i = 0; i < 150; i++) s += `line ${++n}\n`;
+        lg.stdin!.write(s);
+        await waitFor(() => lines(t.out()).length >= n, `${n} lines followed`);
+      }
+      // every processor run over, then one more line: all that tail would print again comes before it
+      await waitFor(() => !readdirSync(d).some((f) => f === 'previous' || f === 'processed'), 'the processors to finish');
+      lg.stdin!.write('sentinel\n');
+      await waitFor(() => t.out().includes(' sentinel\n'), 'the sentinel');
+      expect(lines(t.out()).map((l) => l.slice(26))).toEqual([...Array.from({ length: n }, (_, i) => `line ${i + 1}`), 'sentinel']);
       expect(listLogdir(d).length).toBeGreaterThan(3);
       expect(t.err()).toBe('');
     });
