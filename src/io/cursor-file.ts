@@ -1,6 +1,7 @@
 // The cursor file: read at start, replaced atomically after each batch (write F.tmp, fsync, rename),
 // so a kill -9 leaves either the old or the new cursor, never a torn one.
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { writeFileDurably } from './durable-write.js';
 import { type Cursor, CursorError, formatCursor, parseCursor } from '../core/cursor.js';
 import { FatalError } from '../core/errors.js';
@@ -30,6 +31,19 @@ export function saveCursor(path: string, c: Cursor): void {
   try {
     writeFileDurably(path, text, { tmp: `${path}.tmp` });
     lastSaved.set(path, text);
+  } catch (e) {
+    throw new FatalError(`unable to write cursor file ${path}`, e);
+  }
+}
+
+/**
+ * Fails now, before anything is shipped, when the cursor file could not be written (its directory is
+ * missing or not writable): otherwise the first batch would go out, its cursor fail, and every rerun
+ * ship that batch again.
+ */
+export function checkCursorWritable(path: string): void {
+  try {
+    accessSync(dirname(path), constants.W_OK);
   } catch (e) {
     throw new FatalError(`unable to write cursor file ${path}`, e);
   }

@@ -12,8 +12,10 @@ export interface Destination {
   text: string;
   host: string;
   port: number;
-  /** http/otlp: the full URL to POST to. */
+  /** http/otlp: the full URL to POST to (without user:password, which goes into `auth`). */
   url: string;
+  /** http/otlp: an Authorization header from the URL's user:password (Basic), or null. */
+  auth?: string | null;
 }
 
 /** Parses --to: udp://HOST[:PORT], tcp://HOST[:PORT], http(s)://..., otlp+http(s)://HOST[:PORT][/PATH]. */
@@ -25,23 +27,29 @@ export function parseDestination(s: string): Destination | null {
     return null;
   }
   const host = u.hostname.replace(/^\[|\]$/g, '');
+  // user:password in an HTTP URL: fetch refuses such a URL; sent as Basic authorization instead, and
+  // never shown (statistics and warnings name the URL without them)
+  const auth = u.username || u.password ? `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}` : null;
+  u.username = '';
+  u.password = '';
   switch (u.protocol) {
     case 'udp:':
     case 'tcp:': {
       const kind = u.protocol === 'udp:' ? 'udp' : 'tcp';
       const port = u.port ? Number(u.port) : 514;
-      if (!host) return null;
+      // (syslog has no path, query or credentials: a URL with them is a mistake, not to be ignored)
+      if (!host || (u.pathname && u.pathname !== '/') || u.search || u.hash || auth) return null;
       return { kind, text: `${kind}://${u.host || host}${u.port ? '' : ':514'}`, host, port, url: '' };
     }
     case 'http:':
     case 'https:':
-      return { kind: 'http', text: u.href, host, port: Number(u.port) || 0, url: u.href };
+      return { kind: 'http', text: u.href, host, port: Number(u.port) || 0, url: u.href, auth };
     case 'otlp+http:':
     case 'otlp+https:': {
       const scheme = u.protocol === 'otlp+http:' ? 'http' : 'https';
       const path = u.pathname && u.pathname !== '/' ? u.pathname : '/v1/logs';
       const url = `${scheme}://${u.host}${path}${u.search}`;
-      return { kind: 'otlp', text: `otlp+${url}`, host, port: Number(u.port) || 0, url };
+      return { kind: 'otlp', text: `otlp+${url}`, host, port: Number(u.port) || 0, url, auth };
     }
     default:
       return null;
@@ -212,7 +220,7 @@ export class HttpSender implements Sender {
       // looked like a delivery)
       r = await fetch(this.d.url, {
         method: 'POST',
-        headers: { 'content-type': this.contentType, ...this.headers },
+        headers: { 'content-type': this.contentType, ...(this.d.auth ? { authorization: this.d.auth } : {}), ...this.headers },
         body,
         redirect: 'manual',
         signal: ac.signal,

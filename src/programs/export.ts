@@ -7,7 +7,7 @@ import { FACILITIES, SEVERITIES, octetFrame, syslogMessage } from '../core/syslo
 import { type OtlpRecord, otlpLogsRequest } from '../core/otlp.js';
 import { UsageError, describeError } from '../core/errors.js';
 import { wallClock } from '../io/clock.js';
-import { loadCursor, saveCursor } from '../io/cursor-file.js';
+import { checkCursorWritable, loadCursor, saveCursor } from '../io/cursor-file.js';
 import { type Sender, HttpSender, TcpSender, UdpSender, parseDestination } from '../io/exporters.js';
 import {
   type DirReader, Engine, type SourceOptions, compileGrep, convention, lineFilter, resolveTargets, timeStamp,
@@ -81,6 +81,7 @@ export async function exportLogs(o: ExportOptions): Promise<number> {
   const retryMax = (o.retryMax ?? 30) * 1000;
   const warn = (t: string): void => void process.stderr.write(`upkeep export: warning: ${t}\n`);
   const cursor = o.cursorFile ? loadCursor(o.cursorFile) : null;
+  if (o.cursorFile) checkCursorWritable(o.cursorFile);
   const engine = new Engine(targets, lineFilter({ since, until, re, headers: false }), o.cursorFile !== undefined, warn);
   const json = new LineFormatter({ format: 'json', conv, host, zone: () => 0, color: false, serviceWidth: 0 });
 

@@ -307,6 +307,38 @@ c,_=s.accept(); print('accepted', flush=True); time.sleep(60)`], { stdio: ['igno
     expect(rec.body).toEqual({ stringValue: 'plain one' });
   });
 
+  it('HTTP: user:password in the URL become a Basic authorization, never shown; syslog URLs with a path are refused', async () => {
+    const d = tmpdir();
+    writeFileSync(join(d, 'current'), '@400000006b00001000000000 one\n');
+    let auth: string | undefined;
+    const port = await httpReceiver((req, _b, res) => {
+      auth = req.headers.authorization;
+      res.writeHead(req.headers.authorization ? 204 : 401).end();
+    });
+    const r = await upkeep(['export', '--to', `http://us%3Aer:p%40ss@127.0.0.1:${port}/in`, d]);
+    expect(r.code).toBe(0);
+    expect(auth).toBe(`Basic ${Buffer.from('us:er:p@ss').toString('base64')}`);
+    expect(r.stderr.toString()).toMatch(new RegExp(`shipped 1 lines .* to http://127\\.0\\.0\\.1:${port}/in,`));
+    expect(r.stderr.toString()).not.toContain('p%40ss');
+    const bad = await upkeep(['export', '--to', 'tcp://127.0.0.1:514/path', d]);
+    expect(bad.code).toBe(100);
+  });
+
+  it('a cursor file that could not be written stops the export before anything is shipped', async () => {
+    const d = tmpdir();
+    writeFileSync(join(d, 'current'), '@400000006b00001000000000 one\n');
+    let posts = 0;
+    const port = await httpReceiver((_req, _b, res) => {
+      posts++;
+      res.writeHead(204).end();
+    });
+    const cur = join(tmpdir(), 'missing-dir', 'cursor');
+    const r = await upkeep(['export', '--to', `http://127.0.0.1:${port}/in`, '--cursor-file', cur, d]);
+    expect(r.code).toBe(111);
+    expect(r.stderr.toString()).toBe(`upkeep export: fatal: unable to write cursor file ${cur}: file does not exist\n`);
+    expect(posts).toBe(0);
+  });
+
   it('refuses --retry-max 0 (a retry loop with no wait) with exit 100', async () => {
     const d = tmpdir();
     writeFileSync(join(d, 'current'), '');
