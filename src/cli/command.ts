@@ -6,9 +6,14 @@ export function upkeepCommand(name: string, help: string): Command {
   const cmd = new Command(name)
     .helpOption('-h, --help', 'show this help')
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s.replace(/^error: /, `${name}: usage: `)) });
+    .configureOutput(usageOutput(name));
   cmd.helpInformation = () => help;
   return cmd;
+}
+
+/** commander's errors ("error: ...") as "<program>: usage: ...", for programs that set up their own help. */
+export function usageOutput(name: string): { writeErr: (s: string) => void } {
+  return { writeErr: (s) => void process.stderr.write(s.replace(/^error: /, `${name}: usage: `)) };
 }
 
 /** A whole number of lines, bytes, ...: digits only. */

@@ -1,13 +1,13 @@
 // `upkeep export`: commander definition; the work is in programs/export.ts.
-import { Command, Option } from 'commander';
-import { count } from './command.js';
+import { Option } from 'commander';
+import { count, upkeepCommand } from './command.js';
 import { HELP, exportLogs } from '../programs/export.js';
 
 export { HELP };
 
 export async function main(args: string[]): Promise<number> {
   let code = 0;
-  const cmd = new Command('upkeep export')
+  const cmd = upkeepCommand('upkeep export', HELP)
     .description('ship log lines to collectors: syslog (UDP, TCP), JSON lines over HTTP, OTLP/HTTP')
     .argument('[target...]', 'SERVICE names or LOGDIR paths')
     .requiredOption('--to <destination>', 'udp://, tcp://, http(s):// or otlp+http(s)://')
@@ -28,11 +28,9 @@ export async function main(args: string[]): Promise<number> {
     .option('--dir <dir>', 'service directory (default $SVDIR, else /service)')
     .option('--log-path <path>', "a service's log directory inside it", 'log/main')
     .option('--journal', 'also the restart journal DIR/.upkeep/journal.jsonl')
-    .exitOverride()
     .action(async (targets: string[], opts: Record<string, unknown>) => {
       code = await exportLogs({ ...(opts as object), targets } as Parameters<typeof exportLogs>[0]);
     });
-  cmd.helpInformation = () => HELP;
   await cmd.parseAsync(args, { from: 'user' });
   return code;
 }

@@ -3,6 +3,7 @@
 // lives here and in the man pages rather than behind a --help flag.
 import { Command } from 'commander';
 import { PROGRAMS } from './registry.js';
+import { usageOutput } from './command.js';
 import { VERSION } from './version.js';
 
 export async function main(args: string[]): Promise<number> {
@@ -10,6 +11,7 @@ export async function main(args: string[]): Promise<number> {
   const cmd = new Command('upkeep help')
     .description('show the list of programs, or the help of one program')
     .argument('[program]', 'a program name, e.g. multilog')
+    .configureOutput(usageOutput('upkeep help'))
     .exitOverride()
     .action(async (program?: string) => {
       if (program === undefined) {

@@ -5,6 +5,7 @@ import { symlinkSync, unlinkSync, lstatSync, readlinkSync, mkdirSync } from 'nod
 import { resolve, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PROGRAMS } from './registry.js';
+import { usageOutput } from './command.js';
 import { FatalError } from '../core/errors.js';
 
 export async function main(args: string[]): Promise<number> {
@@ -14,6 +15,7 @@ export async function main(args: string[]): Promise<number> {
     .option('-f, --force', 'replace existing files of those names')
     .option('-n, --dry-run', 'print what would be done')
     .addHelpText('after', `\nPrograms linked: ${linkNames().join(', ')}\n\nExample:\n  upkeep links /usr/local/bin   # then: exec multilog t ./main\n`)
+    .configureOutput(usageOutput('upkeep links'))
     .exitOverride();
   cmd.action((dir: string, opts: { force?: boolean; dryRun?: boolean }) => makeLinks(dir, opts));
   await cmd.parseAsync(args, { from: 'user' });

@@ -14,10 +14,10 @@ export async function main(args: string[]): Promise<number> {
 
 /** The options as commander parses them; null when commander printed help (nothing to run). */
 export async function commanderOptions(args: string[]): Promise<TailOptions | null> {
-  const { Command, Option } = await import('commander');
-  const { count } = await import('./command.js');
+  const { Option } = await import('commander');
+  const { count, upkeepCommand } = await import('./command.js');
   let got: TailOptions | null = null;
-  const cmd = new Command('upkeep tail')
+  const cmd = upkeepCommand('upkeep tail', HELP)
     .description('print services\' log lines merged by time; follow them; resume with a cursor')
     .argument('[target...]', 'SERVICE names or LOGDIR paths')
     .option('-n, --lines <N>', 'only the newest N lines', count)
@@ -33,13 +33,9 @@ export async function commanderOptions(args: string[]): Promise<TailOptions | nu
     .option('--dir <dir>', 'service directory (default $SVDIR, else /service)')
     .option('--log-path <path>', "a service's log directory inside it", 'log/main')
     .option('--journal', 'also the restart journal DIR/.upkeep/journal.jsonl')
-    .helpOption('-h, --help')
-    .configureHelp({ helpWidth: 100 })
-    .exitOverride()
     .action((targets: string[], opts: Record<string, unknown>) => {
       got = { ...(opts as object), targets } as TailOptions;
     });
-  cmd.helpInformation = () => HELP;
   await cmd.parseAsync(args, { from: 'user' });
   return got;
 }

@@ -87,6 +87,18 @@ describe('upkeep links', () => {
     expect(readlinkSync(join(dir, 'multilog'))).toBe(UPKEEP);
   });
 
+  it("every upkeep program reports commander's usage errors as '<program>: usage: ...', exit 100", async () => {
+    // (tail and export built their own commander programs and printed commander's "error: ...")
+    const names = Object.entries(PROGRAMS).filter(([, e]) => e.style === 'upkeep').map(([n]) => n);
+    expect(names).toEqual(expect.arrayContaining(['tail', 'export', 'report', 'ctl']));
+    for (const name of names) {
+      const r = await upkeep([name, '--no-such-option']);
+      // (export checks its required --to first)
+      const what = name === 'export' ? "required option '--to <destination>' not specified" : "unknown option '--no-such-option'";
+      expect({ name, code: r.code, err: r.stderr.toString() }).toEqual({ name, code: 100, err: `upkeep ${name}: usage: ${what}\n` });
+    }
+  });
+
   it('rejects a missing argument as a usage error', async () => {
     const r = await upkeep(['links']);
     expect(r.code).toBe(100);
