@@ -142,30 +142,39 @@ export async function exportLogs(o: ExportOptions): Promise<number> {
     if (engine.stopped && failing) return; // (TERM after a failed send: no new attempt, the cursor stays)
     const n = count();
     if (n > 0) {
-      let body = batch;
-      if (dest.kind === 'otlp') {
+      const body = (from: number, to: number): Uint8Array[] => {
+        if (dest.kind !== 'otlp') return batch.slice(from, to);
         const now = clock.nowMicros();
         const obs = { sec: Math.floor(now / 1e6), nano: (now % 1e6) * 1000 };
-        body = [Buffer.from(otlpLogsRequest(host, records, obs))];
-      }
-      let delay = 250;
-      for (;;) {
-        try {
-          await sender.send(body);
-          if (failing) process.stderr.write(`upkeep export: info: ${dest.text} is back, shipping again\n`);
-          failing = false;
-          break;
-        } catch (e) {
-          if (dest.kind === 'udp') break;
-          st.retries++;
-          if (!failing || delay >= retryMax) warn(`unable to ship to ${dest.text}: ${reason(e)}: retrying in ${(delay / 1000).toFixed(2)} s`);
-          failing = true;
-          if (engine.stopped) return; // TERM while the collector is down: keep the cursor where it is
-          await sleep(delay);
-          if (engine.stopped) return;
-          delay = Math.min(delay * 2, retryMax);
+        return [Buffer.from(otlpLogsRequest(host, records.slice(from, to), obs))];
+      };
+      /** Ships lines [from, to) of the batch, retrying; false when stopped meanwhile. A collector that
+       *  finds the body too large (HTTP 413) gets it in halves, down to single lines. */
+      const ship = async (from: number, to: number): Promise<boolean> => {
+        let delay = 250;
+        for (;;) {
+          try {
+            await sender.send(body(from, to));
+            if (failing) process.stderr.write(`upkeep export: info: ${dest.text} is back, shipping again\n`);
+            failing = false;
+            return true;
+          } catch (e) {
+            if (dest.kind === 'udp') return true;
+            if ((e as { code?: string }).code === 'HTTP_413' && to - from > 1) {
+              const mid = from + Math.floor((to - from) / 2);
+              return (await ship(from, mid)) && ship(mid, to);
+            }
+            st.retries++;
+            if (!failing || delay >= retryMax) warn(`unable to ship to ${dest.text}: ${reason(e)}: retrying in ${(delay / 1000).toFixed(2)} s`);
+            failing = true;
+            if (engine.stopped) return false; // TERM while the collector is down: keep the cursor where it is
+            await sleep(delay);
+            if (engine.stopped) return false;
+            delay = Math.min(delay * 2, retryMax);
+          }
         }
-      }
+      };
+      if (!(await ship(0, n))) return;
       st.lines += n;
       st.bytes += bytes;
       st.batches++;

@@ -339,6 +339,23 @@ c,_=s.accept(); print('accepted', flush=True); time.sleep(60)`], { stdio: ['igno
     expect(posts).toBe(0);
   });
 
+  it('HTTP 413 (body too large): the batch goes again in halves, every line once, in order', async () => {
+    const d = tmpdir();
+    writeFileSync(join(d, 'current'), Array.from({ length: 10 }, (_, i) => `@400000006b0000${(16 + i).toString(16)}00000000 m${i}\n`).join(''));
+    const posts: string[][] = [];
+    const port = await httpReceiver((_req, body, res) => {
+      const ls = body.toString().split('\n').filter(Boolean);
+      if (ls.length > 3) return void res.writeHead(413).end();
+      posts.push(ls.map((l) => JSON.parse(l).message as string));
+      res.writeHead(204).end();
+    });
+    const r = await upkeep(['export', '--to', `http://127.0.0.1:${port}/in`, '--batch', '10', d]);
+    expect(r.code).toBe(0);
+    expect(posts.flat()).toEqual(Array.from({ length: 10 }, (_, i) => `m${i}`));
+    expect(posts.every((p) => p.length <= 3)).toBe(true);
+    expect(r.stderr.toString()).toMatch(/shipped 10 lines .* in 1 batches/);
+  });
+
   it('refuses --retry-max 0 (a retry loop with no wait) with exit 100', async () => {
     const d = tmpdir();
     writeFileSync(join(d, 'current'), '');
