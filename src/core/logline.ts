@@ -239,10 +239,16 @@ export class LineFormatter {
   formatMessage(service: string, msg: Uint8Array, stamp: Stamp, exact: boolean, continued = false): Uint8Array {
     const o = this.o;
     const unix = stampUnix(stamp, o.conv);
-    if (o.format === 'json') return enc.encode(this.json(service, msg, exact, stamp, unix, continued) + '\n');
+    // (no stamp at all: a log written without `t`, before any labelled line: no time to borrow)
+    const unknown = !exact && stamp.tai === 0 && stamp.nano === 0;
+    if (o.format === 'json') return enc.encode(this.json(service, msg, exact, stamp, unix, continued, unknown) + '\n');
     const text = decodeUtf8(msg).text;
     if (o.format === 'iso') {
-      return enc.encode(`${rfc3339(unix, stamp.nano)} ${service} ${text}\n`);
+      return enc.encode(`${unknown ? '-' : rfc3339(unix, stamp.nano)} ${service} ${text}\n`);
+    }
+    if (unknown) {
+      const svc = service.padEnd(o.serviceWidth);
+      return enc.encode(o.color ? `${DIM}${'-'.padEnd(27)}${RESET} ${serviceColor(service)}${svc}${RESET} ${text}\n` : `${'-'.padEnd(27)} ${svc} ${text}\n`);
     }
     // short: local time to the microsecond, the service column, the message.
     if (unix !== this.cacheSec) {
@@ -258,9 +264,9 @@ export class LineFormatter {
   }
 
   /** The JSON object of a line (no newline). */
-  json(service: string, msg: Uint8Array, exact: boolean, stamp: Stamp, unix: number, continued = false): string {
+  json(service: string, msg: Uint8Array, exact: boolean, stamp: Stamp, unix: number, continued = false, unknown = false): string {
     const { text, valid } = decodeUtf8(msg);
-    let s = `{"time":"${rfc3339(unix, stamp.nano)}","tai64n":"${formatStamp(stamp)}",`;
+    let s = unknown ? '{"time":null,"tai64n":null,' : `{"time":"${rfc3339(unix, stamp.nano)}","tai64n":"${formatStamp(stamp)}",`;
     if (!exact) s += '"time_estimated":true,';
     if (continued) s += '"continued":true,';
     s += `"host":${JSON.stringify(this.o.host)},"service":${JSON.stringify(service)},"message":${JSON.stringify(text)}`;

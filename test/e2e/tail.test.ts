@@ -88,9 +88,15 @@ describe('upkeep tail', () => {
     sh(`printf 'one\\ntwo\\n' | multilog ${u}`);
     const ur = await upkeep(['tail', '-o', 'json', u]);
     const uo = lines(ur.stdout.toString()).map((l) => JSON.parse(l));
-    expect(uo.map((o) => [o.message, o.time_estimated])).toEqual([['one', true], ['two', true]]);
+    // (no labelled line before them: no time to borrow, none shown rather than 1969)
+    expect(uo.map((o) => [o.message, o.time, o.tai64n, o.time_estimated])).toEqual([['one', null, null, true], ['two', null, null, true]]);
     const short = await upkeep(['tail', u], { env: { ...process.env, NO_COLOR: '1' } });
-    expect(short.stdout.toString()).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}~ main one\n/);
+    expect(short.stdout.toString()).toBe(`${'-'.padEnd(27)} main one\n${'-'.padEnd(27)} main two\n`);
+    expect((await upkeep(['tail', '-o', 'iso', u])).stdout.toString()).toBe('- main one\n- main two\n');
+    // after a labelled line, an unlabelled one borrows its time (marked)
+    appendFileSync(join(u, 'current'), '@400000006b032c440b7d6ddc three\nfour\n');
+    const later = lines((await upkeep(['tail', '-o', 'json', '-n', '2', u])).stdout.toString()).map((l) => JSON.parse(l));
+    expect(later.map((o) => [o.message, o.tai64n, o.time_estimated])).toEqual([['three', '@400000006b032c440b7d6ddc', undefined], ['four', '@400000006b032c440b7d6ddc', true]]);
   });
 
   itWithPeer(['s6-log', 'svlogd'])('reads s6-log (true TAI: --tai s6) and svlogd -t directories', async () => {
