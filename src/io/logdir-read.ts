@@ -464,6 +464,8 @@ export class DirReader {
     for (let attempt = 0; ; attempt++) {
       const files = listLogdir(this.dir, this.curFile);
       const held = this.held();
+      // (a file still listed as previous is the processor's input: its output may already be listed)
+      const present = new Set(files.filter((f) => f.name !== 'previous').map((f) => f.ino));
       const add: Queued[] = [];
       const names: Listed[] = [];
       const release: number[] = [];
@@ -479,7 +481,7 @@ export class DirReader {
           // An archive with an inode of its own may still hold the bytes of a live file: a .gz (the
           // logger's %gzip), or a processor's output (multilog, svlogd, s6-log `!cmd`: `processed`
           // becomes the archive, `previous` is removed; `!cat` gives the same bytes): found by content.
-          const live = !held.has(f.ino) ? this.sameContentAs(f) : -1;
+          const live = !held.has(f.ino) ? this.sameContentAs(f, present) : -1;
           if (live >= 0) {
             if (live === this.fileIno) matched = true;
             f = { ...f, ino: live };
@@ -505,14 +507,18 @@ export class DirReader {
   /**
    * The inode of the live file (being read, queued, or finished and pending) whose bytes the archive `f`
    * (not one of those files) holds, or -1: same size (a .gz: its uncompressed size, from the gzip
-   * trailer) and same bytes. A processor that changes the bytes makes a new file, which is read.
+   * trailer) and same bytes. Only a live file gone from the directory (`present`: the listing's inodes)
+   * under every name qualifies, as a file the logger replaced: two files of equal bytes that both
+   * exist (a log without `t` repeating itself) are two files, both read. A processor that changes the
+   * bytes makes a new file, which is read.
    */
-  private sameContentAs(f: Listed): number {
+  private sameContentAs(f: Listed, present: ReadonlySet<number>): number {
     const gz = isGz(f.name);
     const live: { fd: number; ino: number }[] = [...this.pending];
     if (this.fd >= 0 && this.wasLive) live.push({ fd: this.fd, ino: this.fileIno });
     for (const q of this.queue) if (q.fd !== undefined && q.fd >= 0) live.push({ fd: q.fd, ino: q.ino });
     for (const l of live) {
+      if (present.has(l.ino)) continue;
       const size = fstatSync(l.fd).size;
       if (size === 0 || (gz ? size % 2 ** 32 : size) !== f.size) continue;
       if (sameBytes(l.fd, this.path(f.name), size)) return l.ino;
