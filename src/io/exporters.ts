@@ -29,7 +29,14 @@ export function parseDestination(s: string): Destination | null {
   const host = u.hostname.replace(/^\[|\]$/g, '');
   // user:password in an HTTP URL: fetch refuses such a URL; sent as Basic authorization instead, and
   // never shown (statistics and warnings name the URL without them)
-  const auth = u.username || u.password ? `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}` : null;
+  let auth: string | null = null;
+  if (u.username || u.password) {
+    try {
+      auth = `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`;
+    } catch {
+      return null; // (a stray %: not a URL we can use)
+    }
+  }
   u.username = '';
   u.password = '';
   switch (u.protocol) {
@@ -225,11 +232,14 @@ export class HttpSender implements Sender {
         redirect: 'manual',
         signal: ac.signal,
       });
+      // (the answer's body too: a collector that sends its headers and stalls is timed out, and TERM
+      // ends the wait)
+      await r.arrayBuffer().catch(() => undefined);
+      if (ac.signal.aborted) throw ac.signal.reason;
     } finally {
       clearTimeout(t);
       this.inflight = null;
     }
-    await r.arrayBuffer().catch(() => undefined);
     if (r.status < 200 || r.status > 299) {
       throw Object.assign(new Error(`HTTP status ${r.status}`), { code: `HTTP_${r.status}` });
     }

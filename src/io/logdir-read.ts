@@ -377,11 +377,20 @@ export class DirReader {
           fd = openSync(this.path(name), 'r');
         } catch (e) {
           if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-          // Compressed meanwhile (%gzip): the same bytes are in NAME.gz.
-          try {
-            if (name.startsWith('@') && !isGz(name)) fd = openSync(this.path((name += '.gz')), 'r');
-          } catch (e2) {
-            if ((e2 as NodeJS.ErrnoException).code !== 'ENOENT') throw e2;
+          // Compressed meanwhile (%gzip): the same bytes are in NAME.gz; or replaced by the processor's
+          // output (svlogd: @x.u, then @x.s): the same label, another suffix.
+          if (ARCHIVE_RE.test(name)) {
+            const label = name.slice(0, 25);
+            for (const alt of [`${baseName(name)}.gz`, `${label}.s`, `${label}.s.gz`, `${label}.u`, `${label}.u.gz`]) {
+              if (alt === name) continue;
+              try {
+                fd = openSync(this.path(alt), 'r');
+                name = alt;
+                break;
+              } catch (e2) {
+                if ((e2 as NodeJS.ErrnoException).code !== 'ENOENT') throw e2;
+              }
+            }
           }
           if (fd < 0) {
             this.opts.warn?.(`${this.dir}: ${f.name} was removed before it was read: its lines are skipped`);
@@ -468,7 +477,9 @@ export class DirReader {
       const present = new Set(files.filter((f) => f.name !== 'previous').map((f) => f.ino));
       const add: Queued[] = [];
       const names: Listed[] = [];
-      const release: number[] = [];
+      const release = new Set<number>();
+      /** Live files matched by content in this listing: each is one archive at most. */
+      const used = new Set<number>();
       let matched = false;
       for (let f of files) {
         if (f.name === 'current' || f.name === 'previous') {
@@ -481,20 +492,20 @@ export class DirReader {
           // An archive with an inode of its own may still hold the bytes of a live file: a .gz (the
           // logger's %gzip), or a processor's output (multilog, svlogd, s6-log `!cmd`: `processed`
           // becomes the archive, `previous` is removed; `!cat` gives the same bytes): found by content.
-          const live = !held.has(f.ino) ? this.sameContentAs(f, present) : -1;
+          const live = !held.has(f.ino) ? this.sameContentAs(f, present, used) : -1;
           if (live >= 0) {
             if (live === this.fileIno) matched = true;
             f = { ...f, ino: live };
           }
           const p = this.pending.findIndex((x) => x.ino === f.ino);
           if (p < 0 && held.has(f.ino)) this.archived.add(f.ino);
-          if (p >= 0) release.push(p);
+          if (p >= 0) release.add(p);
           else if (!held.has(f.ino)) add.push({ name: f.name, ino: f.ino, start: 0 });
           held.add(f.ino);
         }
       }
       if (!this.enqueue(add, names) && attempt < 20) continue;
-      for (const p of release.sort((a, b) => b - a)) closeSync(this.pending.splice(p, 1)[0]!.fd);
+      for (const p of [...release].sort((a, b) => b - a)) closeSync(this.pending.splice(p, 1)[0]!.fd);
       if (rotated && !matched && !files.some((f) => f.ino === this.fileIno) && add.some((f) => f.name.startsWith('@'))) {
         this.opts.warn?.(
           `${this.dir}: log files were rotated and removed faster than they were read: lines written after ${this.lastLabelText()} and before the oldest remaining file may be missing`,
@@ -512,16 +523,19 @@ export class DirReader {
    * exist (a log without `t` repeating itself) are two files, both read. A processor that changes the
    * bytes makes a new file, which is read.
    */
-  private sameContentAs(f: Listed, present: ReadonlySet<number>): number {
+  private sameContentAs(f: Listed, present: ReadonlySet<number>, used: Set<number>): number {
     const gz = isGz(f.name);
     const live: { fd: number; ino: number }[] = [...this.pending];
     if (this.fd >= 0 && this.wasLive) live.push({ fd: this.fd, ino: this.fileIno });
     for (const q of this.queue) if (q.fd !== undefined && q.fd >= 0) live.push({ fd: q.fd, ino: q.ino });
     for (const l of live) {
-      if (present.has(l.ino)) continue;
+      if (present.has(l.ino) || used.has(l.ino)) continue;
       const size = fstatSync(l.fd).size;
       if (size === 0 || (gz ? size % 2 ** 32 : size) !== f.size) continue;
-      if (sameBytes(l.fd, this.path(f.name), size)) return l.ino;
+      if (sameBytes(l.fd, this.path(f.name), size)) {
+        used.add(l.ino);
+        return l.ino;
+      }
     }
     return -1;
   }

@@ -356,6 +356,34 @@ c,_=s.accept(); print('accepted', flush=True); time.sleep(60)`], { stdio: ['igno
     expect(r.stderr.toString()).toMatch(/shipped 10 lines .* in 1 batches/);
   });
 
+  it('HTTP: a collector that sends its headers and stalls the body does not hold TERM up; a stray % in credentials is a usage error', async () => {
+    const d = tmpdir();
+    writeFileSync(join(d, 'current'), '@400000006b00001000000000 one\n');
+    let got = 0;
+    const srv = createHttp((req, res) => {
+      req.resume();
+      got++;
+      res.writeHead(200);
+      res.write('partial'); // never ended
+    });
+    servers.push(srv);
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const port = (srv.address() as { port: number }).port;
+    const cur = join(tmpdir(), 'cursor');
+    const c = keep(spawn(UPKEEP, ['export', '--to', `http://127.0.0.1:${port}/x`, '--cursor-file', cur, d], { stdio: ['ignore', 'pipe', 'pipe'] }));
+    await waitFor(() => got > 0, 'the request');
+    await new Promise((r) => setTimeout(r, 200));
+    const t0 = Date.now();
+    c.kill('SIGTERM');
+    const code = await new Promise((r) => c.once('close', r));
+    expect(Date.now() - t0).toBeLessThan(3000);
+    expect(code).toBe(0);
+    expect(c.err()).toMatch(/stats: shipped 0 lines/);
+    expect(existsSync(cur)).toBe(false);
+    const bad = await upkeep(['export', '--to', 'http://a%zz:b@127.0.0.1:9/x', d]);
+    expect(bad.code).toBe(100);
+  });
+
   it('refuses --retry-max 0 (a retry loop with no wait) with exit 100', async () => {
     const d = tmpdir();
     writeFileSync(join(d, 'current'), '');

@@ -1,7 +1,7 @@
 // Engine.follow driven by fs.watch events alone (its poll set to an hour, so a lost wake-up fails the test
 // instead of waiting for the poll): appends of whole and cut lines to several directories, through the
 // -o raw fast path and through the general pass; a wake-up during a pass; stop(); a failing pass.
-import { appendFileSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DirReader, Engine, type Target, lineFilter, startAll } from '../../src/io/logdir-read.js';
@@ -156,5 +156,59 @@ describe('DirReader following', () => {
       expect(seen.map((l) => l.split(' ')[2])).toEqual(['1', '2', '3']);
       r.close();
     }
+  });
+});
+
+describe('archives that change name or are made again (processors)', () => {
+  it('an archive queued as @x.u and replaced by its processed @x.s before it is opened is read from @x.s', async () => {
+    const root = tmpdir();
+    const d = join(root, 'u');
+    mkdirSync(d);
+    writeFileSync(join(d, '@400000006900000100000000.s'), L(1, 'u') + '\n');
+    writeFileSync(join(d, '@400000006900000200000000.u'), L(2, 'u') + '\n' + L(3, 'u') + '\n');
+    writeFileSync(join(d, 'current'), L(4, 'u') + '\n');
+    const warns: string[] = [];
+    const e = new Engine([{ dir: d, service: 'u' }], keepAll, false, (w) => warns.push(w), false);
+    e.start(null, null, null, null); // (queued by name)
+    // svlogd's processor finishes: its output under the .s name, the .u removed
+    writeFileSync(join(d, '@400000006900000200000000.s'), L(2, 'u') + '\n' + L(3, 'u') + '\n');
+    renameSync(join(d, '@400000006900000200000000.u'), join(root, 'gone'));
+    const out: string[] = [];
+    await e.pass((r) => void out.push(r.buf.toString('latin1', r.ls, r.le)), () => false, async () => {});
+    expect(out).toEqual([1, 2, 3, 4].map((i) => L(i, 'u')));
+    expect(warns).toEqual([]);
+    e.close();
+  });
+
+  it('two processed archives of equal bytes: each matches one file read (no crash, nothing read twice)', async () => {
+    // multilog !cat on a log repeating itself: previous -> processed -> @x.s, twice, while the reader sleeps
+    const d = join(tmpdir(), 'p');
+    mkdirSync(d);
+    const same = 'same 1\nsame 2\nsame 3\n';
+    writeFileSync(join(d, 'current'), same);
+    const warns: string[] = [];
+    const e = new Engine([{ dir: d, service: 'p' }], keepAll, false, (w) => warns.push(w), false);
+    e.start(null, null, null, null);
+    const out: string[] = [];
+    const pass = (): Promise<void> => e.pass((r) => void out.push(r.buf.toString('latin1', r.ls, r.le)), () => false, async () => {});
+    await pass();
+    renameSync(join(d, 'current'), join(d, 'previous'));
+    writeFileSync(join(d, 'current'), same);
+    e.readers[0]!.refresh();
+    await pass(); // previous read to its end (pending), the new current read
+    expect(out).toEqual(['same 1', 'same 2', 'same 3', 'same 1', 'same 2', 'same 3']);
+    writeFileSync(join(d, 'processed'), same);
+    renameSync(join(d, 'processed'), join(d, '@400000006000000000000001.s'));
+    rmSync(join(d, 'previous'));
+    renameSync(join(d, 'current'), join(d, 'previous'));
+    writeFileSync(join(d, 'current'), 'other\n');
+    writeFileSync(join(d, 'processed'), same);
+    renameSync(join(d, 'processed'), join(d, '@400000006000000000000002.s'));
+    rmSync(join(d, 'previous'));
+    e.readers[0]!.refresh();
+    await pass();
+    expect(out).toEqual(['same 1', 'same 2', 'same 3', 'same 1', 'same 2', 'same 3', 'other']);
+    expect(warns).toEqual([]);
+    e.close();
   });
 });
