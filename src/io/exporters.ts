@@ -117,6 +117,7 @@ const FRESH_MS = 50;
 
 export class TcpSender implements Sender {
   private sock: Socket | null = null;
+  private connecting: Socket | null = null;
   private dead = true;
   constructor(private readonly d: Destination, private readonly timeoutMs = 10_000) {}
 
@@ -124,12 +125,19 @@ export class TcpSender implements Sender {
     return new Promise((res, rej) => {
       const s = connect({ host: this.d.host, port: this.d.port });
       s.setNoDelay(true);
+      this.connecting = s;
       const t = setTimeout(() => {
         s.destroy();
         rej(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' }));
       }, this.timeoutMs);
+      // (abort() while connecting: destroyed, 'close' without 'connect')
+      s.once('close', () => {
+        clearTimeout(t);
+        rej(Object.assign(new Error('connection closed'), { code: 'ECONNRESET' }));
+      });
       s.once('connect', () => {
         clearTimeout(t);
+        this.connecting = null;
         this.dead = false;
         const down = (): void => {
           this.dead = true;
@@ -201,6 +209,8 @@ export class TcpSender implements Sender {
 
   abort(): void {
     this.dead = true;
+    this.connecting?.destroy();
+    this.connecting = null;
     this.sock?.destroy();
     this.sock = null;
   }

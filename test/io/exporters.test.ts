@@ -1,6 +1,8 @@
 // The TCP sender against collectors that misbehave at the socket level: a batch counts as shipped only
 // when it was written to a live connection.
-import { type Socket, createServer } from 'node:net';
+import { spawn } from 'node:child_process';
+import { type Socket, connect, createServer } from 'node:net';
+import { freePort } from '../helpers/net.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TcpSender, parseDestination } from '../../src/io/exporters.js';
 
@@ -45,6 +47,23 @@ describe('TcpSender', () => {
     const p = s.send([Buffer.alloc(64 << 20, 0x61)]);
     setTimeout(() => s.abort(), 300);
     await expect(p).rejects.toMatchObject({ code: 'ECONNRESET' });
+  });
+
+  it('abort() while connecting (a collector whose accept queue is full: the SYN goes unanswered): the send fails at once', async () => {
+    const port = await freePort();
+    const py = spawn('python3', ['-c', `import socket,time
+s=socket.socket(); s.bind(('127.0.0.1', ${port})); s.listen(0); print('ready', flush=True); time.sleep(60)`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    closers.push(() => py.kill('SIGKILL'));
+    await new Promise((r) => py.stdout!.once('data', r));
+    const filler = connect(port, '127.0.0.1'); // (takes the one place in the queue)
+    closers.push(() => filler.destroy());
+    await new Promise((r) => filler.once('connect', r));
+    const s = new TcpSender(parseDestination(`tcp://127.0.0.1:${port}`)!, 60_000);
+    const t0 = Date.now();
+    const p = s.send([Buffer.from('5 hello')]);
+    setTimeout(() => s.abort(), 300);
+    await expect(p).rejects.toMatchObject({ code: 'ECONNRESET' });
+    expect(Date.now() - t0).toBeLessThan(5000);
   });
 
   it('a live collector: the batch is delivered, the connection reused', async () => {
