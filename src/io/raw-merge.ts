@@ -183,13 +183,6 @@ function jsonStamp(b: Buffer, s: number, e: number): boolean {
   return at >= 0 && at + TAI_FIELD.length + 25 <= e && takeStamp(b, at + TAI_FIELD.length, at + TAI_FIELD.length + 25, scratch);
 }
 
-/** Merges the readers' lines (already positioned by Engine.start) to `o.write`. */
-export async function rawMerge(readers: readonly DirReader[], o: RawMergeOptions): Promise<void> {
-  const m = new RawMerge(readers, o);
-  await m.pass();
-  await m.drain();
-}
-
 /**
  * The fast path over a set of readers, pass after pass (-f: Engine.follow runs a pass at each wake-up,
  * after the readers have queued new files).
@@ -212,7 +205,6 @@ export class RawMerge {
   ) {
     const size = BASE + readers.length * REGION + 2 * OUT + SLACK;
     const mod = o.kernel === false ? null : loadKernel();
-    let memory: ArrayBuffer;
     let wm: WebAssembly.Memory | null = null;
     if (mod !== null) {
       try {
@@ -225,8 +217,7 @@ export class RawMerge {
         this.x = null;
       }
     }
-    if (wm !== null) memory = wm.buffer;
-    else memory = new ArrayBuffer(size);
+    const memory = wm?.buffer ?? new ArrayBuffer(size);
     const mem = Buffer.from(memory);
     this.dv = new DataView(memory);
     this.all = readers.map((r, rank) => {
@@ -317,15 +308,15 @@ export class RawMerge {
       // (a source that ran out in this pass stays out of it, as in the general pass: a line appended to
       // it meanwhile comes with the next pass, after the rest of this one)
       if (s !== trigger && this.ranOut.has(s)) this.outOfPass.add(s);
-      // (the row's stamp is its head line's: what an unlabelled head inherits from, and a labelled one
-      // finds again; the reader that left the shared memory has its position already)
+      // (the reader that left the shared memory has its position already)
       if (r.buf.buffer === dv.buffer) r.pos = dv.getUint32(row + R_START, true) - s.off;
-      r.stamp.tai = getTai(dv, row + R_TAI);
-      r.stamp.nano = dv.getUint32(row + R_NANO, true);
       s.start = r.pos;
       s.i = 0;
       s.n = 0;
     }
+    // (the row's stamp is its head line's: what an unlabelled head inherits from, and a labelled one
+    // finds again)
+    this.syncStamps();
     this.x = null;
   }
 
