@@ -39,6 +39,28 @@ function twoServices(): { sv: string; a: string; b: string } {
 
 const lines = (s: string): string[] => s.split('\n').slice(0, -1);
 
+/**
+ * A real logger writing into a new log directory (its svlogd config, if any, written first) and
+ * `upkeep tail -f -o raw` following it, fed 6 rounds of 150 numbered lines, each round followed before
+ * the next; returns the directory, the logger, the follower and the number of lines fed.
+ */
+async function followLive(peer: string, argv: (d: string) => readonly string[], tai: string, config?: string) {
+  const d = join(tmpdir(), 'main');
+  mkdirSync(d);
+  if (config !== undefined) writeFileSync(join(d, 'config'), config);
+  const lg = spawnKept(peer, [...argv(d)]);
+  await waitFor(() => { try { return listLogdir(d).length > 0; } catch { return false; } }, peer);
+  const t = spawnKept(UPKEEP, ['tail', '-f', '-n', '1000000', '--tai', tai, '-o', 'raw', d]);
+  let n = 0;
+  for (let round = 0; round < 6; round++) {
+    let s = '';
+    for (let i = 0; i < 150; i++) s += `line ${++n}\n`;
+    lg.stdin!.write(s);
+    await waitFor(() => lines(t.out()).length >= n, `${n} lines followed`);
+  }
+  return { d, lg, t, n };
+}
+
 describe('upkeep tail', () => {
   itWithPeer(['multilog', 'sort'])('merges archives and current of several services exactly as GNU sort -m does', async () => {
     const { sv, a, b } = twoServices();
@@ -148,19 +170,7 @@ describe('upkeep tail', () => {
     ['s6-log', (d: string) => ['t', 's4096', 'n100', d], 's6'],
   ] as const) {
     itWithPeer([peer])(`-f follows a live ${peer} across rotations (it renames current its own way)`, async () => {
-      const d = join(tmpdir(), 'main');
-      mkdirSync(d);
-      if (peer === 'svlogd') writeFileSync(join(d, 'config'), 's4096\nn100\n');
-      const lg = spawnKept(peer, argv(d));
-      await waitFor(() => { try { return listLogdir(d).length > 0; } catch { return false; } }, peer);
-      const t = spawnKept(UPKEEP, ['tail', '-f', '-n', '1000000', '--tai', tai, '-o', 'raw', d]);
-      let n = 0;
-      for (let round = 0; round < 6; round++) {
-        let s = '';
-        for (let i = 0; i < 150; i++) s += `line ${++n}\n`;
-        lg.stdin!.write(s);
-        await waitFor(() => lines(t.out()).length >= n, `${n} lines followed`);
-      }
+      const { d, t, n } = await followLive(peer, argv, tai, peer === 'svlogd' ? 's4096\nn100\n' : undefined);
       expect(lines(t.out()).map((l) => l.slice(26))).toEqual(Array.from({ length: n }, (_, i) => `line ${i + 1}`));
       expect(listLogdir(d).length).toBeGreaterThan(3);
       expect(t.err()).toBe('');
@@ -175,19 +185,7 @@ describe('upkeep tail', () => {
     itWithPeer([peer])(`-f with a processor (${peer} !cat): the processed archive is not read again; no false warning`, async () => {
       // (with a processor the archive is a new file, `processed`, with the bytes of the file tail read as
       // current or previous, which is removed: it used to be read again, every line twice)
-      const d = join(tmpdir(), 'main');
-      mkdirSync(d);
-      if (peer === 'svlogd') writeFileSync(join(d, 'config'), 's4096\nn100\n!cat\n');
-      const lg = spawnKept(peer, argv(d));
-      await waitFor(() => { try { return listLogdir(d).length > 0; } catch { return false; } }, peer);
-      const t = spawnKept(UPKEEP, ['tail', '-f', '-n', '1000000', '--tai', tai, '-o', 'raw', d]);
-      let n = 0;
-      for (let round = 0; round < 6; round++) {
-        let s = '';
-        for (let i = 0; i < 150; i++) s += `line ${++n}\n`;
-        lg.stdin!.write(s);
-        await waitFor(() => lines(t.out()).length >= n, `${n} lines followed`);
-      }
+      const { d, lg, t, n } = await followLive(peer, argv, tai, peer === 'svlogd' ? 's4096\nn100\n!cat\n' : undefined);
       // every processor run over, then one more line: all that tail would print again comes before it
       await waitFor(() => !readdirSync(d).some((f) => f === 'previous' || f === 'processed'), 'the processors to finish');
       lg.stdin!.write('sentinel\n');

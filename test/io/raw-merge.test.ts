@@ -79,6 +79,34 @@ async function fast(targets: Target[], since: Stamp | null, until: Stamp | null,
   return Object.assign(Buffer.concat(out), { ran: [first, m.kernel] as [boolean, boolean] });
 }
 
+/**
+ * The general pass and the fast path over the same directories, pass after pass (as -f runs them):
+ * `both()` runs one pass of each; `want()`/`got()` are all they printed so far.
+ */
+function passPairs(targets: Target[], kernel = true) {
+  const g = new Engine(targets, lineFilter({ since: null, until: null, re: null }), false, () => {}, false);
+  const f = new Engine(targets, lineFilter({ since: null, until: null, re: null }), false, () => {}, false);
+  g.start(null, null, null, null);
+  f.start(null, null, null, null);
+  const gotG: Buffer[] = [];
+  const gotF: Buffer[] = [];
+  const emit = (r: DirReader): void => void gotG.push(Buffer.from(r.buf.subarray(r.ls, r.le)), Buffer.from('\n'));
+  const m = new RawMerge(f.readers, { since: null, until: null, write: async (d) => void gotF.push(Buffer.from(d)), stopped: () => false, kernel });
+  return {
+    m,
+    both: async (): Promise<void> => {
+      await g.pass(emit, () => false, async () => {});
+      await m.pass();
+    },
+    want: (): string => Buffer.concat(gotG).toString('latin1'),
+    got: (): string => Buffer.concat(gotF).toString('latin1'),
+    close: (): void => {
+      g.close();
+      f.close();
+    },
+  };
+}
+
 describe('raw-merge', () => {
   it('gives the same bytes as the general pass (property)', async () => {
     const root = join(tmpdir(), 'p');
@@ -121,26 +149,15 @@ describe('raw-merge', () => {
       { archives: [], current: { lines: [`${label(1, 0)} a0`, `${label(5, 0)} a1`], finalNewline: true } },
       { archives: [], current: { lines: [], finalNewline: false } },
     ]);
-    const g = new Engine(targets, lineFilter({ since: null, until: null, re: null }), false, () => {}, false);
-    const f = new Engine(targets, lineFilter({ since: null, until: null, re: null }), false, () => {}, false);
-    g.start(null, null, null, null);
-    f.start(null, null, null, null);
-    const want: Buffer[] = [];
-    const got: Buffer[] = [];
-    const m = new RawMerge(f.readers, { since: null, until: null, write: async (d) => void got.push(Buffer.from(d)), stopped: () => false });
-    const both = async (): Promise<void> => {
-      await g.pass((r) => void want.push(Buffer.from(r.buf.subarray(r.ls, r.le)), Buffer.from('\n')), () => false, async () => {});
-      await m.pass();
-    };
-    await both();
+    const p = passPairs(targets);
+    await p.both();
     appendFileSync(join(targets[0]!.dir, 'current'), 'a2 unlabelled\n'); // stamped 5, as a1
     appendFileSync(join(targets[1]!.dir, 'current'), `${label(3, 0)} b0\n`);
-    await both();
-    expect(m.kernel).toBe(true);
-    expect(Buffer.concat(got).toString()).toBe(Buffer.concat(want).toString());
-    expect(Buffer.concat(got).toString().split('\n').slice(2, 4)).toEqual([`${label(3, 0)} b0`, 'a2 unlabelled']);
-    g.close();
-    f.close();
+    await p.both();
+    expect(p.m.kernel).toBe(true);
+    expect(p.got()).toBe(p.want());
+    expect(p.got().split('\n').slice(2, 4)).toEqual([`${label(3, 0)} b0`, 'a2 unlabelled']);
+    p.close();
   });
 
   it.each([true, false])('a warning about removed files names the last line given (kernel %s)', async (kernel) => {
@@ -265,19 +282,11 @@ describe('raw-merge', () => {
     await fc.assert(
       fc.asyncProperty(fc.array(dirArb, { minLength: 1, maxLength: 4 }), appendArb, async (dirs, appends) => {
         const targets = writeDirs(root, dirs.map((d) => ({ ...d, current: d.current ?? { lines: [], finalNewline: false } })));
-        const g = new Engine(targets, lineFilter({ since: null, until: null, re: null }), false, () => {}, false);
-        const f = new Engine(targets, lineFilter({ since: null, until: null, re: null }), false, () => {}, false);
-        g.start(null, null, null, null);
-        f.start(null, null, null, null);
-        const gotG: Buffer[] = [];
-        const gotF: Buffer[] = [];
-        const emit = (r: DirReader): void => void gotG.push(Buffer.from(r.buf.subarray(r.ls, r.le)), Buffer.from('\n'));
-        const m = new RawMerge(f.readers, { since: null, until: null, write: async (d) => void gotF.push(Buffer.from(d)), stopped: () => false, kernel });
-        expect(m.kernel).toBe(kernel);
+        const p = passPairs(targets, kernel);
+        expect(p.m.kernel).toBe(kernel);
         const both = async (): Promise<void> => {
-          await g.pass(emit, () => false, async () => {});
-          await m.pass();
-          expect(Buffer.concat(gotF).toString('latin1')).toEqual(Buffer.concat(gotG).toString('latin1'));
+          await p.both();
+          expect(p.got()).toEqual(p.want());
         };
         await both();
         for (const [which, lines, cut, other] of appends) {
@@ -290,8 +299,7 @@ describe('raw-merge', () => {
           appendFileSync(join(t.dir, 'current'), text.slice(text.length - (cut % (text.length + 1))));
           await both();
         }
-        g.close();
-        f.close();
+        p.close();
       }),
       { numRuns: 80 },
     );
