@@ -30,29 +30,84 @@ const ARCHIVE_RE = /^@[0-9a-fA-F]{24}\.[su](\.gz)?$/;
 
 /**
  * The readable files of a log directory in reading order (archives by name, previous, current); `skip`
- * names archives not to stat (--since rules them out by name). The directory is read again after the files are stat'ed, until both reads agree: a rotation between
- * them would otherwise hide a file (listed as current, stat'ed after it was renamed).
+ * names archives not to stat (--since rules them out by name).
+ *
+ * `current` and `previous` are stat'ed before the directory is read: every file older than that
+ * `current` has its archive name (or is `previous`) by then, and names only come later, so the listing
+ * misses no file older than the `current` it lists, however fast the logger rotates meanwhile. (Reading
+ * the names first and stat'ing them after could list a newer `current` without the archive in between;
+ * comparing two reads of the names did not help once the logger rotated faster than the listing
+ * finished: `tail -f` printed a whole file after the start of the next one, with multilog, svlogd and
+ * s6-log rotating small files at full speed.) A live file that was archived meanwhile is listed once,
+ * under its archive name (it is finished).
  */
-export function listLogdir(dir: string, curFile = 'current', skip?: (name: string) => boolean): Listed[] {
-  let names = readNames(dir, curFile);
-  for (let attempt = 0; ; attempt++) {
-    const out: Listed[] = [];
-    for (const name of names) {
-      // (an archive ruled out by its name is listed without a stat: ino -1, size 0)
-      if (skip?.(name)) {
-        out.push({ name, ino: -1, size: 0 });
-        continue;
-      }
-      try {
-        const st = statSync(join(dir, name === 'current' ? curFile : name));
-        if (st.isFile()) out.push({ name, ino: st.ino, size: isGz(name) ? uncompressedSize(join(dir, name), st.size) : st.size });
-      } catch {
-        // removed meanwhile (retention) or absent (previous): nothing to read
-      }
+export function listLogdir(dir: string, curFile = 'current', skip?: (name: string) => boolean, open = false): LiveListed[] {
+  const live = open ? openListed : statListed;
+  const cur = live(dir, curFile, 'current');
+  const prev = live(dir, 'previous', 'previous');
+  const out: LiveListed[] = [];
+  const inos = new Set<number>();
+  for (const name of archiveNames(dir)) {
+    // (an archive ruled out by its name is listed without a stat: ino -1, size 0)
+    if (skip?.(name)) {
+      out.push({ name, ino: -1, size: 0 });
+      continue;
     }
-    const again = readNames(dir, curFile);
-    if (attempt >= 20 || (again.length === names.length && again.every((n, i) => n === names[i]))) return out;
-    names = again;
+    const f = statListed(dir, name, name);
+    if (f) {
+      out.push(f);
+      inos.add(f.ino);
+    }
+  }
+  for (const f of [prev, cur]) {
+    if (f === null) continue;
+    if (!inos.has(f.ino)) {
+      out.push(f);
+      inos.add(f.ino);
+    } else if (f.fd !== undefined) closeSync(f.fd);
+  }
+  return out;
+}
+
+/** A listed file; `current` and `previous` come with an open descriptor when listed with `open`. */
+export interface LiveListed extends Listed {
+  fd?: number;
+}
+
+/**
+ * Opens a live file for the listing: the descriptor keeps the very file that was listed (its name may
+ * move before it is queued; its inode could be reused after a deletion). Null when absent.
+ */
+function openListed(dir: string, file: string, name: string): LiveListed | null {
+  let fd: number;
+  try {
+    fd = openSync(join(dir, file), 'r');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw e;
+  }
+  const st = fstatSync(fd);
+  if (!st.isFile()) {
+    closeSync(fd);
+    return null;
+  }
+  return { name, ino: st.ino, size: st.size, fd };
+}
+
+/** Closes the descriptors of listed live files that were not queued. */
+function closeUnqueued(files: readonly LiveListed[], queued: readonly Queued[]): void {
+  const kept = new Set(queued.map((q) => q.fd));
+  for (const f of files) if (f.fd !== undefined && !kept.has(f.fd)) closeSync(f.fd);
+}
+
+/** A regular file of the directory as listed; null when it is absent (removed meanwhile, or no previous). */
+function statListed(dir: string, file: string, name: string): LiveListed | null {
+  try {
+    const st = statSync(join(dir, file));
+    if (!st.isFile()) return null;
+    return { name, ino: st.ino, size: isGz(name) ? uncompressedSize(join(dir, file), st.size) : st.size };
+  } catch {
+    return null;
   }
 }
 
@@ -71,20 +126,20 @@ function uncompressedSize(path: string, size: number): number {
   }
 }
 
-function readNames(dir: string, curFile: string): string[] {
+/** The archive names of a directory, in reading order. */
+function archiveNames(dir: string): string[] {
   const names = readdirSync(dir);
   const have = new Set(names);
-  const arch = names
-    // NAME.gz next to NAME: the compressor renamed it and is about to remove NAME (same bytes): one of them.
-    .filter((n) => ARCHIVE_RE.test(n) && !(isGz(n) && have.has(baseName(n))))
-    // By label (case aside), then by name: sorted as "label/name" strings ("/" is in no file name), with
-    // no comparator to call (start-up counts for --since, issue 5).
-    .map((n) => `${n.slice(0, 25).toLowerCase()}/${n}`)
-    .sort()
-    .map((k) => k.slice(26));
-  if (names.includes('previous')) arch.push('previous');
-  if (names.includes(curFile)) arch.push('current');
-  return arch;
+  return (
+    names
+      // NAME.gz next to NAME: the compressor renamed it and is about to remove NAME (same bytes): one of them.
+      .filter((n) => ARCHIVE_RE.test(n) && !(isGz(n) && have.has(baseName(n))))
+      // By label (case aside), then by name: sorted as "label/name" strings ("/" is in no file name), with
+      // no comparator to call (start-up counts for --since, issue 5).
+      .map((n) => `${n.slice(0, 25).toLowerCase()}/${n}`)
+      .sort()
+      .map((k) => k.slice(26))
+  );
 }
 
 /** The stamp in an archive's name (the moment it was finished), or null for current/previous. */
@@ -470,8 +525,8 @@ export class DirReader {
     } else if (this.fd >= 0 || (curIno >= 0 && this.held().has(curIno))) {
       return false; // reading a finished file; or nothing new
     }
-    for (let attempt = 0; ; attempt++) {
-      const files = listLogdir(this.dir, this.curFile);
+    {
+      const files = listLogdir(this.dir, this.curFile, undefined, true);
       const held = this.held();
       // (a file still listed as previous is the processor's input: its output may already be listed)
       const present = new Set(files.filter((f) => f.name !== 'previous').map((f) => f.ino));
@@ -484,7 +539,7 @@ export class DirReader {
       for (let f of files) {
         if (f.name === 'current' || f.name === 'previous') {
           // (multilog links previous to its archive name before unlinking it: both may be listed)
-          if (!held.has(f.ino)) add.push({ name: f.name, ino: f.ino, start: 0 });
+          if (!held.has(f.ino)) add.push({ name: f.name, ino: f.ino, start: 0, fd: f.fd });
           held.add(f.ino);
         } else if (!this.seenNames.has(archiveKey(f.name))) {
           names.push(f);
@@ -504,7 +559,8 @@ export class DirReader {
           held.add(f.ino);
         }
       }
-      if (!this.enqueue(add, names) && attempt < 20) continue;
+      closeUnqueued(files, add);
+      this.enqueue(add, names); // (the live files come open: nothing to find moved)
       for (const p of [...release].sort((a, b) => b - a)) closeSync(this.pending.splice(p, 1)[0]!.fd);
       if (rotated && !matched && !files.some((f) => f.ino === this.fileIno) && add.some((f) => f.name.startsWith('@'))) {
         this.opts.warn?.(
@@ -747,17 +803,18 @@ function tryStartAll(r: DirReader, o: StartOptions): boolean {
   // and compared as text: fixed-width lowercase hex labels sort as their stamps do.
   const since = o.since ? formatStamp(o.since) : null;
   const ruledOut = since ? (name: string): boolean => name.startsWith('@') && name.slice(0, 25).toLowerCase() < since : undefined;
-  const files = listLogdir(r.dir, r.curFile, ruledOut);
+  const files = listLogdir(r.dir, r.curFile, ruledOut, true);
   const q: Queued[] = [];
   let prev: string | null = null; // the last archive before this file
   for (const f of files) {
     if (!ruledOut?.(f.name)) {
       const p = q.length === 0 && prev !== null ? archiveStamp(prev) : null;
       if (p) r.setInitialStamp(p);
-      q.push({ name: f.name, ino: f.ino, start: 0 });
+      q.push({ name: f.name, ino: f.ino, start: 0, fd: f.fd });
     }
     if (f.name.startsWith('@')) prev = f.name;
   }
+  closeUnqueued(files, q);
   return r.enqueue(q, files);
 }
 
@@ -767,24 +824,26 @@ function tryStartAll(r: DirReader, o: StartOptions): boolean {
  * saved label), or null.
  */
 export function startAt(r: DirReader, pos: DirPosition): string | null {
-  let files = listLogdir(r.dir, r.curFile);
-  for (let attempt = 0; attempt < 20; attempt++, files = listLogdir(r.dir, r.curFile)) {
-    const c = findPosition(r, files, pos);
-    if (!c) break;
+  const files = listLogdir(r.dir, r.curFile, undefined, true);
+  const c = findPosition(r, files, pos);
+  if (c) {
     const i = files.indexOf(c);
-    const q: Queued[] = [{ name: c.name, ino: c.ino, start: pos.offset }];
-    for (const f of files.slice(i + 1)) q.push({ name: f.name, ino: f.ino, start: 0 });
+    const q: Queued[] = [{ name: c.name, ino: c.ino, start: pos.offset, fd: c.fd }];
+    for (const f of files.slice(i + 1)) q.push({ name: f.name, ino: f.ino, start: 0, fd: f.fd });
+    closeUnqueued(files, q);
+    r.enqueue(q, files); // (the live files come open: nothing to find moved)
     const st = pos.label ? parseStamp(pos.label) : null;
-    if (!r.enqueue(q, files)) continue;
     if (st) r.setInitialStamp(st);
     r.setPosition(pos);
     return null;
   }
+  closeUnqueued(files, []);
   return startByTime(r, pos, files);
 }
 
-function findPosition(r: DirReader, files: Listed[], pos: DirPosition): Listed | null {
-  for (const c of candidates(files, pos)) if (lineEndsAt(r.dir, c.name === 'current' ? r.curFile : c.name, pos.offset, pos.label, pos.hash)) return c;
+function findPosition(r: DirReader, files: LiveListed[], pos: DirPosition): LiveListed | null {
+  // (candidates gives back the listing's own objects: the live ones keep their descriptors)
+  for (const c of candidates(files, pos) as LiveListed[]) if (lineEndsAt(r.dir, c.name === 'current' ? r.curFile : c.name, pos.offset, pos.label, pos.hash)) return c;
   return null;
 }
 
@@ -804,9 +863,11 @@ function startByTime(r: DirReader, pos: DirPosition, files: Listed[]): string {
  * `current` (the place to follow from), and marks its last line as given.
  */
 export function lastLines(r: DirReader, n: number, keep: (r: DirReader) => boolean, warn?: (t: string) => void): KeptLine[] {
-  const files = listLogdir(r.dir, r.curFile);
+  const files = listLogdir(r.dir, r.curFile, undefined, true);
   const cur = files.find((f) => f.name === 'current');
   const older = files.filter((f) => f.name !== 'current');
+  const q: Queued[] = cur ? [{ name: 'current', ino: cur.ino, start: 0, fd: cur.fd }] : [];
+  closeUnqueued(files, q);
   const take = (rd: DirReader, limit: number, mark: boolean): KeptLine[] => {
     const ring: KeptLine[] = [];
     while (rd.next()) {
@@ -821,11 +882,7 @@ export function lastLines(r: DirReader, n: number, keep: (r: DirReader) => boole
   if (cur) {
     const prev = archiveStamp(older[older.length - 1]?.name ?? '');
     if (prev) r.setInitialStamp(prev);
-    let ok = r.enqueue([{ name: 'current', ino: cur.ino, start: 0 }], files);
-    for (let attempt = 0; !ok && attempt < 20; attempt++) {
-      const c = listLogdir(r.dir, r.curFile).find((f) => f.name === 'current');
-      ok = c !== undefined && r.enqueue([{ name: 'current', ino: c.ino, start: 0 }], files);
-    }
+    r.enqueue(q, files);
     out = take(r, n, true);
   } else r.enqueue([], files);
   for (let i = older.length - 1; i >= 0 && out.length < n; i--) {
