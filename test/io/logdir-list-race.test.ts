@@ -43,7 +43,7 @@ it('lists every file older than the current it lists, while files rotate as fast
       fileOf.set(ino!, k!);
     }
   });
-  await waitFor(() => fileOf.size >= 100, 10_000);
+  await waitFor(() => fileOf.size >= 100, 'the rotator running');
   let checked = 0;
   let missed: string | null = null;
   const until = Date.now() + 3000;
@@ -53,7 +53,7 @@ it('lists every file older than the current it lists, while files rotate as fast
     const cur = files.find((f) => f.name === 'current');
     if (!cur) continue;
     // (the rotator tells within a batch which file that was)
-    await waitFor(() => fileOf.has(cur.ino), 5000);
+    await waitFor(() => fileOf.has(cur.ino), 'the rotator naming the listed current');
     const k = fileOf.get(cur.ino)!;
     const have = new Set(files.filter((f) => f.name.startsWith('@')).map((f) => Number(BigInt('0x' + f.name.slice(1, 17)) - 0x4000000000000000n)));
     for (let j = 0; j < k && missed === null; j++) if (!have.has(j)) missed = `file ${j} missing from a listing whose current is file ${k}`;
