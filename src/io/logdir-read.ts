@@ -268,6 +268,16 @@ export class DirReader {
     return true;
   }
 
+  /**
+   * The live file's descriptor and the offset of its first byte not yet handed out (a partial line's
+   * start), when the reader is at the live file with nothing else queued; else null (the native
+   * follower, io/native-follow.ts, goes on from there).
+   */
+  liveOffset(): { fd: number; offset: number } | null {
+    if (this.fd < 0 || this.finished || this.queue.length > 0) return null;
+    return { fd: this.fd, offset: this.bufFile + this.pos };
+  }
+
   /** True while a file is open or queued. */
   get active(): boolean {
     return this.fd >= 0 || this.queue.length > 0;
@@ -1106,7 +1116,7 @@ export class Engine {
   }
 
   /** Follows until stop(): each wake-up refreshes every reader and runs a pass. */
-  follow(pass: () => Promise<void>, pollMs = 2000): Promise<void> {
+  follow(pass: () => Promise<void>, pollMs = 2000, watchers?: (r: DirReader, wake: (dirty: boolean) => void) => boolean): Promise<void> {
     // A directory is listed again (refresh: a stat of current, and more after a rotation) when an event
     // other than "current changed" came from it, and at every poll; an append to current, the common
     // event, needs only the read from the open fd (the path from the event to the write is part of
@@ -1166,6 +1176,14 @@ export class Engine {
       };
       if (this.stopped) return finish();
       this.readers.forEach((r, i) => {
+        // (the native follower, io/native-follow.ts, watches a directory itself where it runs)
+        if (
+          watchers?.(r, (d) => {
+            if (d) dirty[i] = true;
+            wake();
+          })
+        )
+          return;
         try {
           this.watchers.push(
             watch(r.dir, { persistent: true }, (type, name) => {

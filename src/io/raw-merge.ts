@@ -641,6 +641,11 @@ export class StdoutWriter {
   /** `onBroken`: called once when a write fails (the caller stops). */
   constructor(private readonly onBroken: () => void = () => {}) {}
 
+  /** No write in flight (another writer to fd 1 may go now without overtaking one). */
+  idle(): boolean {
+    return this.stream === null || this.stream.writableLength === 0;
+  }
+
   private fail(): void {
     if (!this.broken) {
       this.broken = true;
@@ -666,6 +671,24 @@ export class StdoutWriter {
       }
     }
     const stream = this.stream;
-    return new Promise<void>((res) => stream.write(data, () => res()));
+    return new Promise<void>((res) => {
+      const done = (): void => {
+        this.waiting.delete(done);
+        res();
+      };
+      this.waiting.add(done);
+      stream.write(data, done);
+    });
   };
+
+  private readonly waiting = new Set<() => void>();
+
+  /**
+   * TERM or INT: stops waiting for a reader that may never read again (a pipe left full; the caller
+   * then exits without waiting for it). Nothing is written after.
+   */
+  abort(): void {
+    this.broken = true;
+    for (const done of [...this.waiting]) done();
+  }
 }

@@ -10,6 +10,7 @@ import {
   DirReader, Engine, type SourceOptions, type Target, compileGrep, convention, lineFilter, resolveTargets, timeStamp,
 } from '../io/logdir-read.js';
 import { MAX_SOURCES, RawMerge, StdoutWriter } from '../io/raw-merge.js';
+import { NativeFollow, nativeFollower } from '../io/native-follow.js';
 
 const NL = Buffer.from('\n');
 
@@ -147,7 +148,7 @@ class Output {
     if (this.used === 0 || this.broken) return;
     const data = this.out.subarray(0, this.used);
     const region = this.out === this.regions[this.cur] ? this.cur : -1;
-    const done = new Promise<void>((res) => this.stdout.write(data, () => res()));
+    const done = this.wait((res) => this.stdout.write(data, () => res()));
     if (region >= 0) this.inflight[region] = done;
     this.cur ^= 1;
     const busy = this.inflight[this.cur];
@@ -157,7 +158,29 @@ class Output {
     this.used = 0;
     this.limit = Math.min(this.limit * 4, OUT_SIZE - 4096);
     if (sync) await done;
-    else if (this.stdout.writableNeedDrain) await new Promise<void>((res) => this.stdout.once('drain', res));
+    else if (this.stdout.writableNeedDrain) await this.wait((res) => this.stdout.once('drain', res));
+  }
+
+  private readonly waiting = new Set<() => void>();
+
+  /** A wait for stdout that abort() can end (after it, none starts). */
+  private wait(start: (res: () => void) => void): Promise<void> {
+    if (this.broken) return Promise.resolve();
+    return new Promise<void>((res) => {
+      const done = (): void => {
+        this.waiting.delete(done);
+        res();
+      };
+      this.waiting.add(done);
+      start(done);
+    });
+  }
+
+  /** TERM or INT: stops waiting for a reader that may never read again; nothing is written after
+   *  (and no cursor saved: `broken`). */
+  abort(): void {
+    this.broken = true;
+    for (const done of [...this.waiting]) done();
   }
 }
 
@@ -183,28 +206,73 @@ export async function tail(o: TailOptions): Promise<number> {
   const engine = new Engine(targets, keep, o.cursorFile !== undefined, warn, !!(since || until || re) || format !== 'raw');
   const lines = o.lines ?? (o.follow && !o.since && !o.cursorFile ? 10 : null);
   const stop = (): void => engine.stop();
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  // A signal also stops waiting for stdout: a reader that stopped reading must not keep tail alive.
+  let abortOutput: (() => void) | null = null;
+  let signal = false;
+  const signalled = (): void => {
+    signal = true;
+    engine.stop();
+    abortOutput?.();
+  };
+  process.on('SIGTERM', signalled);
+  process.on('SIGINT', signalled);
   try {
     // The fast path (io/raw-merge.ts): -o raw with no filter beyond --since/--until, up to MAX_SOURCES
     // directories: the stored lines merged in batches and written to fd 1 directly. With -f each
     // wake-up runs one more pass of it (an append to current: one read, the merge, one writeSync).
     if (format === 'raw' && re === null && !cursorFile && targets.length <= MAX_SOURCES && !targets.some((t) => t.journal)) {
+      // (following: fd 1 made non-blocking where it is a pipe or socket, as process.stdout does, so that a
+      // full pipe shows as EAGAIN and the writes go on through the stream while TERM can still be handled)
+      if (o.follow) void process.stdout;
       const w = new StdoutWriter(stop);
+      abortOutput = () => w.abort();
       const kept = engine.start(null, lines, since, until);
       if (kept.length > 0) await w.write(Buffer.concat(kept.flatMap((k) => [k.line, NL])));
-      const m = new RawMerge(engine.readers, { since, until, write: w.write, stopped: () => engine.stopped || w.broken });
-      if (process.env.UPKEEP_DEBUG) process.stderr.write(`upkeep tail: debug: -o raw merge in ${m.kernel ? 'the WebAssembly kernel' : 'JavaScript'}\n`);
+      // -f of one directory with no filter: small appends to current are written by the native follower
+      // (io/native-follow.ts), the pass drops what it already wrote.
+      const addon = o.follow && engine.readers.length === 1 && !since && !until ? nativeFollower() : null;
+      const nf = addon ? new NativeFollow(addon, engine.readers[0]!, stop) : null;
+      const write = nf
+        ? (data: Buffer): Promise<void> => {
+            const rest = nf.filter(data);
+            return rest.length > 0 ? w.write(rest) : Promise.resolve();
+          }
+        : w.write;
+      const m = new RawMerge(engine.readers, { since, until, write, stopped: () => engine.stopped || w.broken });
+      const debug = !!process.env.UPKEEP_DEBUG;
+      if (debug) process.stderr.write(`upkeep tail: debug: -o raw merge in ${m.kernel ? 'the WebAssembly kernel' : 'JavaScript'}\n`);
       await m.pass();
-      if (o.follow && !w.broken && !engine.stopped) await engine.follow(() => m.pass());
+      try {
+        if (o.follow && !w.broken && !engine.stopped)
+          await engine.follow(
+            nf
+              ? async () => {
+                  nf.take();
+                  await m.pass();
+                  if (!engine.stopped && !w.broken) nf.arm(w.idle());
+                }
+              : () => m.pass(),
+            undefined,
+            nf ? (_r, wake) => nf.watch(wake) : undefined,
+          );
+      } finally {
+        if (nf) {
+          nf.take();
+          nf.release();
+          if (debug) process.stderr.write(`upkeep tail: debug: the native follower wrote ${nf.total()} bytes\n`);
+        }
+      }
       await m.drain();
       return 0;
     }
-    return await general(o, { format, conv, targets, engine, cursorFile, cursor, lines, since, until });
+    return await general(o, { format, conv, targets, engine, cursorFile, cursor, lines, since, until }, (a) => (abortOutput = a));
   } finally {
-    process.off('SIGTERM', stop);
-    process.off('SIGINT', stop);
+    process.off('SIGTERM', signalled);
+    process.off('SIGINT', signalled);
     engine.close();
+    // After a signal, bytes a reader has not taken (a pipe left full) must not keep tail alive: a write
+    // queued on stdout keeps node running, and stdout cannot be closed; `tail -F` killed drops them too.
+    if (signal && process.stdout.writableLength > 0) process.exit(0);
   }
 }
 
@@ -221,7 +289,11 @@ interface Setup {
 }
 
 /** The general path: any format and filter, -n, cursors; and following. */
-async function general(o: TailOptions, { format, conv, targets, engine, cursorFile, cursor, lines, since, until }: Setup): Promise<number> {
+async function general(
+  o: TailOptions,
+  { format, conv, targets, engine, cursorFile, cursor, lines, since, until }: Setup,
+  onAbort: (abort: () => void) => void,
+): Promise<number> {
   const stdout = process.stdout;
   const color = format === 'short' && stdout.isTTY === true && !process.env.NO_COLOR;
   const fmt = new LineFormatter({
@@ -234,6 +306,7 @@ async function general(o: TailOptions, { format, conv, targets, engine, cursorFi
   });
 
   const out = new Output(stdout);
+  onAbort(() => out.abort());
   if (format === 'raw') for (const r of engine.readers) out.adopt(r);
   stdout.on('error', () => {
     out.broken = true;
@@ -270,6 +343,7 @@ async function general(o: TailOptions, { format, conv, targets, engine, cursorFi
   const full = (): boolean => out.full();
 
   for (const k of engine.start(cursor, lines, since, until)) putLine(k.service, k.line, k.labelled, k.stamp, k.exact);
+  if (process.env.UPKEEP_DEBUG) process.stderr.write(`upkeep tail: debug: general path (-o ${format})\n`);
   const emit = format === 'raw' ? (r: DirReader): void => out.emitRaw(r) : (r: DirReader): void => putLine(r.service, r.buf.subarray(r.ls, r.le), r.labelled, r.stamp, r.exact);
   const pass = (): Promise<void> => engine.pass(emit, full, flush);
   await pass();
