@@ -254,6 +254,9 @@ async function benchFollow() {
   // (no rotation handling, no merge): what node itself costs between the event and the write.
   const n = join(WORK, 'follow/node/log/main');
   writeLogdir(n, 1, Date.now() * 1000 - 60e6, () => 1000, 'f');
+  // upkeep again with its native follower off: the JavaScript follower alone
+  const j = join(WORK, 'follow/js/log/main');
+  writeLogdir(j, 1, Date.now() * 1000 - 60e6, () => 1000, 'f');
   const FLOOR = `const fs = require('fs'); const f = process.argv[1]; const fd = fs.openSync(f + '/current', 'r');
     let pos = fs.fstatSync(fd).size; const b = Buffer.allocUnsafe(1 << 16);
     fs.watch(f, () => { let k; while ((k = fs.readSync(fd, b, 0, b.length, pos)) > 0) { pos += k; fs.writeSync(1, b, 0, k); } });`;
@@ -261,6 +264,7 @@ async function benchFollow() {
     { name: 'upkeep', file: join(d, 'current'), w: watch(UPKEEP, ['tail', '-f', '-n', '0', '-o', 'raw', d]), lat: [] },
     { name: 'tail -F', file: join(t, 'current'), w: watch('tail', ['-F', '-n', '0', join(t, 'current')]), lat: [] },
     { name: 'node floor', file: join(n, 'current'), w: watch('node', ['-e', FLOOR, n], noCA), lat: [] },
+    { name: 'upkeep, JavaScript', file: join(j, 'current'), w: watch(UPKEEP, ['tail', '-f', '-n', '0', '-o', 'raw', j], { ...process.env, UPKEEP_NATIVE: '0' }), lat: [] },
   ];
   const timeout = (ms) => new Promise((r) => setTimeout(() => r(false), ms));
   for (const s of sides) {
@@ -284,7 +288,7 @@ async function benchFollow() {
   loads.push(load());
   const cpu = sides.map((s, k) => (threadsCpu(s.w.c.pid) - cpu0[k]) / PROBES);
   for (const s of sides) s.w.c.kill();
-  const [u, f, nf] = sides;
+  const [u, f, nf, js] = sides;
   return {
     name: `follow latency: append to \`current\` until the line is read from the follower's stdout (median of ${PROBES}, sides alternated)`,
     upkeep: `${fmt(median(u.lat))}, CPU ${(cpu[0] * 1000).toFixed(0)} µs/line`,
@@ -294,7 +298,9 @@ async function benchFollow() {
     met: median(u.lat) <= median(f.lat),
     loads,
     note: `a minimal node follower (fs.watch, readSync, writeSync; no rotation, no merge) on the same machine in the same run: ` +
-      `${fmt(median(nf.lat))}, CPU ${(cpu[2] * 1000).toFixed(0)} µs/line (ratio to tail -F ${(median(nf.lat) / median(f.lat)).toFixed(2)})`,
+      `${fmt(median(nf.lat))}, CPU ${(cpu[2] * 1000).toFixed(0)} µs/line (ratio to tail -F ${(median(nf.lat) / median(f.lat)).toFixed(2)}); ` +
+      `upkeep with its native follower off (UPKEEP_NATIVE=0, the JavaScript follower alone): ${fmt(median(js.lat))}, ` +
+      `CPU ${(cpu[3] * 1000).toFixed(0)} µs/line (ratio ${(median(js.lat) / median(f.lat)).toFixed(2)})`,
   };
 }
 

@@ -9,14 +9,17 @@
  * write(2) on caches gone cold since the last wake-up, `tail -F` 11-13 us, and no node or V8 flag
  * changes that. A thread in C inside the same process (this file) measured 0.96x.
  *
- * It only ever speeds things up: src/io/native-follow.ts arms it after each JavaScript pass with the
- * live file and the offset of the first byte not yet written, and disarms it before the next pass,
- * taking the count of bytes it wrote; the pass then reads those bytes as always (stamps, rotation,
- * retention, processors: all in JavaScript) and drops that many bytes from its output. The thread
- * handles nothing but an append of at most PIPE_BUF bytes of whole lines while stdout takes them
- * without blocking; anything else (a burst, a rotation, a full pipe) it leaves to the JavaScript pass,
- * which fs.watch wakes for the same event. It never holds the lock across a wait, so the main thread
- * (signals, TERM) is never held up by it.
+ * It only ever speeds things up. The thread watches the log directory in place of fs.watch (the same
+ * events) and wakes the JavaScript side (a thread-safe function) for every event but the appends it
+ * wrote itself: a rotation, a deletion, an append it left alone. src/io/native-follow.ts arms it after
+ * each JavaScript pass with the live file and the offset of the first byte not yet written, and
+ * disarms it before the next pass, taking the count of bytes it wrote; the pass then reads those bytes
+ * as always (stamps, rotation, retention, processors: all in JavaScript) and drops that many bytes from
+ * its output. The thread handles nothing but an append of at most PIPE_BUF bytes of whole lines while
+ * stdout takes them without blocking; anything else (a burst, a full pipe) it leaves to the pass. It
+ * never holds the lock across a wait, so the main thread (signals, TERM) is never held up by it.
+ * Measured with it (bench/tail.mjs follow): 0.89-0.93x the latency of `tail -F`, CPU 24 us a line
+ * (`tail -F` 23, the JavaScript follower 105-130).
  *
  * Built by `npm run build` (src/native/build.mjs) into dist/native/follow.node with the C compiler and
  * node's own headers; where it cannot be built or loaded, tail -f runs the JavaScript follower alone.
