@@ -61,10 +61,22 @@ export function listLogdir(dir: string, curFile = 'current', skip?: (name: strin
   }
   for (const f of [prev, cur]) {
     if (f === null) continue;
-    if (!inos.has(f.ino)) {
-      out.push(f);
-      inos.add(f.ino);
-    } else if (f.fd !== undefined) closeSync(f.fd);
+    const archived = inos.has(f.ino) ? out.find((a) => a.ino === f.ino) : undefined;
+    if (archived) {
+      // rotated meanwhile, and listed under its archive name: read from the descriptor all the same
+      // (the name may go before it is opened)
+      if (f.fd !== undefined) {
+        if (archived.fd === undefined) archived.fd = f.fd;
+        else closeSync(f.fd);
+      }
+      continue;
+    }
+    inos.add(f.ino);
+    // A current that was rotated and removed by retention while the names were read (no name left) is
+    // older than every archive listed: retention removes the oldest first, and the archives listed
+    // after it may be newer. (Listed last, it was printed after newer files: svlogd, s4096 n3.)
+    if (f === cur && f.fd !== undefined && fstatSync(f.fd).nlink === 0) out.unshift(f);
+    else out.push(f);
   }
   return out;
 }
@@ -565,7 +577,7 @@ export class DirReader {
           const p = this.pending.findIndex((x) => x.ino === f.ino);
           if (p < 0 && held.has(f.ino)) this.archived.add(f.ino);
           if (p >= 0) release.add(p);
-          else if (!held.has(f.ino)) add.push({ name: f.name, ino: f.ino, start: 0 });
+          else if (!held.has(f.ino)) add.push({ name: f.name, ino: f.ino, start: 0, fd: f.fd });
           held.add(f.ino);
         }
       }
