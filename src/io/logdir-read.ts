@@ -13,7 +13,7 @@
 // file being read (a new inode with the same bytes inside, then the `.s` removed), the reader goes on
 // from its open fd and recognises the `.gz` as already read; a live file whose archive name it never saw
 // is matched to the `.gz` by content.
-import { closeSync, existsSync, fstatSync, openSync, readSync, readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { closeSync, constants as fsConstants, existsSync, fstatSync, openSync, readSync, readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { GzReader, baseName, gzSize, isGz } from './gz-read.js';
 import { join, resolve } from 'node:path';
 import { type Convention } from '../core/tai64n.js';
@@ -93,7 +93,8 @@ export interface LiveListed extends Listed {
 function openListed(dir: string, file: string, name: string): LiveListed | null {
   let fd: number;
   try {
-    fd = openSync(join(dir, file), 'r');
+    // (non-blocking: a FIFO by that name would block the open until a writer came; it is not listed)
+    fd = openSync(join(dir, file), fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw e;
@@ -412,8 +413,49 @@ export class DirReader {
     this.drained = false;
   }
 
+  /** Called when the live file was truncated (the native follower forgets what it wrote of it). */
+  onTruncate: (() => void) | null = null;
+
+  /**
+   * Following, nothing more to read: was the live file truncated below what was read of it (`: >
+   * current`, as `tail -F` sees it)? Then it is followed again from its start, with a warning, and
+   * a partial line read from the old contents is dropped.
+   */
+  private truncated(): boolean {
+    if (fstatSync(this.fd).size >= this.bufFile + this.end) return false;
+    this.restartNow();
+    return true;
+  }
+
+  private restart = false;
+
+  /**
+   * The live file is to be read again from its start (the native follower saw it truncated below what it
+   * wrote, which may be beyond what this reader read): done at the next read, where the positions are
+   * this reader's own (the -o raw merge keeps them between reads).
+   */
+  restartLive(): void {
+    this.restart = true;
+  }
+
+  private restartNow(): void {
+    if (this.fd < 0 || this.finished) return;
+    this.opts.warn?.(`${this.dir}: ${this.curFile} was truncated (to ${fstatSync(this.fd).size} bytes): following it from its start`);
+    this.bufFile = 0;
+    this.pos = 0;
+    this.end = 0;
+    this.lim = 0;
+    this.drained = false;
+    this.onTruncate?.();
+  }
+
   /** Reads more of the open file into buf; false at (current) end of file. */
   private fill(): boolean {
+    if (this.restart) {
+      this.restart = false;
+      this.beforeMove?.();
+      this.restartNow();
+    }
     if (this.drained && !this.finished) return false;
     this.beforeMove?.();
     if (this.pos > 0 && (this.end === this.buf.length || this.eof)) {
@@ -429,6 +471,7 @@ export class DirReader {
     if (this.gz === null) {
       n = readSync(this.fd, this.buf, this.end, want, this.bufFile + this.end);
       this.drained = this.following && n < want && !this.finished;
+      if (n === 0 && this.following && !this.finished && this.truncated()) return this.fill();
     } else {
       try {
         n = this.gz.read(this.buf, this.end, this.buf.length - this.end, this.bufFile + this.end);

@@ -28,10 +28,15 @@ interface Addon {
 const EV_OTHER = 2;
 
 let addon: Addon | null | undefined;
+/** The addon's one thread serves one follower at a time (its state is the process's). */
+let inUse = false;
 
-/** The addon, once per process; null where it is not built, cannot load, or UPKEEP_NATIVE=0. */
+/**
+ * The addon, once per process; null where it is not built, cannot load, or UPKEEP_NATIVE=0, or while
+ * another follower in this process has it (NativeFollow.release gives it back).
+ */
 export function nativeFollower(env: NodeJS.ProcessEnv = process.env): Addon | null {
-  if (env.UPKEEP_NATIVE === '0' || process.platform !== 'linux') return null;
+  if (env.UPKEEP_NATIVE === '0' || process.platform !== 'linux' || inUse) return null;
   if (addon === undefined) {
     try {
       // (this file runs as dist/io/native-follow.js, inside dist/bundle/tail.cjs, or as src/io/*.ts in tests)
@@ -56,7 +61,14 @@ export class NativeFollow {
     private readonly r: DirReader,
     /** Called when the thread found stdout broken (the caller stops, as after a failed write). */
     private readonly onBroken: () => void,
-  ) {}
+  ) {
+    inUse = true;
+    // (a truncated live file is read again from its start: what the thread wrote of the old contents
+    // is not in the pass's output)
+    r.onTruncate = () => {
+      this.drop = 0;
+    };
+  }
 
   /**
    * Watches the reader's directory in place of fs.watch: `wake(dirty)` for every event but the appends
@@ -82,8 +94,13 @@ export class NativeFollow {
   /** Before a pass: the thread stops, and what it wrote is dropped from the pass's output. */
   take(): void {
     const k = this.a.take();
-    if (k < 0) this.onBroken();
-    else this.drop += k;
+    if (k === -1) this.onBroken();
+    else if (k === -2) {
+      // the live file shrank below what the thread wrote: it is read again from its start (the reader
+      // may not see it, being behind the thread)
+      this.drop = 0;
+      this.r.restartLive();
+    } else this.drop += k;
   }
 
   /** A batch of the pass's output without the bytes the thread already wrote. */
@@ -113,5 +130,7 @@ export class NativeFollow {
 
   release(): void {
     this.a.release();
+    this.r.onTruncate = null;
+    inUse = false;
   }
 }

@@ -33,7 +33,7 @@ const cc = process.env.CC || 'cc';
 mkdirSync(dirname(out), { recursive: true });
 const r = spawnSync(
   cc,
-  ['-O2', '-std=c11', '-Wall', '-Wextra', ...(required ? ['-Werror'] : []), '-shared', '-fPIC', `-I${headers}`, '-o', out, join(root, 'src', 'native', 'follow.c'), '-lpthread'],
+  ['-O2', '-std=c11', '-D_FILE_OFFSET_BITS=64', '-Wall', '-Wextra', ...(required ? ['-Werror'] : []), '-shared', '-fPIC', `-I${headers}`, '-o', out, join(root, 'src', 'native', 'follow.c'), '-lpthread'],
   { stdio: ['ignore', 'inherit', 'inherit'] },
 );
 if (r.error) skip(`${cc}: ${r.error.code === 'ENOENT' ? 'no C compiler' : r.error.message}`);

@@ -230,7 +230,8 @@ export async function tail(o: TailOptions): Promise<number> {
       if (kept.length > 0) await w.write(Buffer.concat(kept.flatMap((k) => [k.line, NL])));
       // -f of one directory with no filter: small appends to current are written by the native follower
       // (io/native-follow.ts), the pass drops what it already wrote.
-      const addon = o.follow && engine.readers.length === 1 && !since && !until ? nativeFollower() : null;
+      // (not on a terminal: nobody sees the microseconds there, and its writes may block)
+      const addon = o.follow && engine.readers.length === 1 && !since && !until && !process.stdout.isTTY ? nativeFollower() : null;
       const nf = addon ? new NativeFollow(addon, engine.readers[0]!, stop) : null;
       const write = nf
         ? (data: Buffer): Promise<void> => {

@@ -197,4 +197,34 @@ describe('upkeep tail -f: the native follower', () => {
       expect(await Promise.race([exited(t), new Promise((r) => setTimeout(() => r('still running after 5 s'), 5000))])).toBe(0);
     }, 30_000);
   }
+
+  for (const native of ['1', '0']) {
+    it(`a truncated current is followed again from its start, with a warning (UPKEEP_NATIVE=${native})`, async () => {
+      const d = join(tmpdir(), 'main');
+      mkdirSync(d);
+      writeFileSync(join(d, 'current'), '');
+      const t = spawnKept(UPKEEP, ['tail', '-f', '-n', '0', '-o', 'raw', d], { UPKEEP_NATIVE: native });
+      await ready(t);
+      // a burst first (more than the thread writes: the pass reads it), then lines one by one (the
+      // thread's), so that the reader is behind what was printed when the file shrinks
+      let want = `${'b'.repeat(99)}\n`.repeat(60);
+      appendFileSync(join(d, 'current'), want);
+      await waitFor(() => t.out().toString() === want, 'the burst');
+      for (let i = 0; i < 5; i++) {
+        appendFileSync(join(d, 'current'), `old ${i} ${'o'.repeat(40)}\n`);
+        want += `old ${i} ${'o'.repeat(40)}\n`;
+        await waitFor(() => t.out().toString() === want, `old ${i}`);
+      }
+      writeFileSync(join(d, 'current'), ''); // (: > current)
+      for (let i = 0; i < 5; i++) {
+        appendFileSync(join(d, 'current'), `new ${i}\n`);
+        want += `new ${i}\n`;
+        await waitFor(() => t.out().toString() === want, `new ${i}`);
+      }
+      expect(t.err()).toMatch(/current was truncated \(to \d+ bytes\): following it from its start/);
+      t.kill('SIGTERM');
+      expect(await exited(t)).toBe(0);
+      expect(t.out().toString()).toBe(want);
+    });
+  }
 });

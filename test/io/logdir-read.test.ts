@@ -172,4 +172,11 @@ describe('logdir-read', () => {
     expect(serviceOf('/var/log/web/')).toBe('web');
     mkdirSync(join(tmpdir(), 'x'), { recursive: true });
   });
+
+  itWithPeer(['mkfifo'])('a FIFO named current or previous is not listed, and does not block the listing (tail used to hang in open)', () => {
+    const d = tmpdir();
+    writeFileSync(join(d, '@400000006b033f7700000000.s'), '@400000006b033f7700000000 old\n');
+    sh(`mkfifo ${d}/current ${d}/previous`);
+    for (const open of [false, true]) expect(listLogdir(d, 'current', undefined, open).map((f) => f.name)).toEqual(['@400000006b033f7700000000.s']);
+  });
 });
