@@ -43,6 +43,16 @@ function stored(d: string): Buffer {
 const ready = (t: { err: () => string }, o = 'raw'): Promise<boolean> =>
   o === 'raw' ? waitFor(() => t.err().includes('-o raw merge in'), 'tail starting') : waitFor(() => t.err().includes('general path'), 'tail starting');
 
+/** `upkeep tail -f -n 0 -o FORMAT` on a new log directory with an empty current, once it has started. */
+async function followEmpty(o = 'raw', env: NodeJS.ProcessEnv = {}) {
+  const d = join(tmpdir(), 'main');
+  mkdirSync(d);
+  writeFileSync(join(d, 'current'), '');
+  const t = spawnKept(UPKEEP, ['tail', '-f', '-n', '0', '-o', o, d], env);
+  await ready(t, o);
+  return { d, t };
+}
+
 /** Bytes the native follower wrote, from UPKEEP_DEBUG's last line. */
 function nativeBytes(err: string): number {
   const m = /the native follower wrote (\d+) bytes/.exec(err);
@@ -116,11 +126,7 @@ describe('upkeep tail -f: the native follower', () => {
   }
 
   it('writes a line appended to current, one at a time, with nothing else to wake node', async () => {
-    const d = join(tmpdir(), 'main');
-    mkdirSync(d);
-    writeFileSync(join(d, 'current'), '');
-    const t = spawnKept(UPKEEP, ['tail', '-f', '-n', '0', '-o', 'raw', d]);
-    await ready(t);
+    const { d, t } = await followEmpty();
     let want = '';
     for (let i = 0; i < 20; i++) {
       const l = `line ${i}\n`;
@@ -141,11 +147,7 @@ describe('upkeep tail -f: the native follower', () => {
   });
 
   it('exits when its reader goes away, found by the thread', async () => {
-    const d = join(tmpdir(), 'main');
-    mkdirSync(d);
-    writeFileSync(join(d, 'current'), '');
-    const t = spawnKept(UPKEEP, ['tail', '-f', '-n', '0', '-o', 'raw', d]);
-    await ready(t);
+    const { d, t } = await followEmpty();
     appendFileSync(join(d, 'current'), 'one\n');
     await waitFor(() => t.out().toString() === 'one\n', 'the first line');
     t.stdout!.destroy();
@@ -158,11 +160,7 @@ describe('upkeep tail -f: the native follower', () => {
   });
 
   it('leaves a reader that stopped reading to the JavaScript pass: nothing lost', async () => {
-    const d = join(tmpdir(), 'main');
-    mkdirSync(d);
-    writeFileSync(join(d, 'current'), '');
-    const t = spawnKept(UPKEEP, ['tail', '-f', '-n', '0', '-o', 'raw', d]);
-    await ready(t);
+    const { d, t } = await followEmpty();
     appendFileSync(join(d, 'current'), 'start\n');
     await waitFor(() => t.out().toString() === 'start\n', 'the first line');
     t.stdout!.pause();
@@ -183,11 +181,7 @@ describe('upkeep tail -f: the native follower', () => {
 
   for (const o of ['raw', 'short']) {
     it(`-o ${o}: TERM ends tail -f at once while its reader has stopped reading (a full pipe)`, async () => {
-      const d = join(tmpdir(), 'main');
-      mkdirSync(d);
-      writeFileSync(join(d, 'current'), '');
-      const t = spawnKept(UPKEEP, ['tail', '-f', '-n', '0', '-o', o, d]);
-      await ready(t, o);
+      const { d, t } = await followEmpty(o);
       t.stdout!.pause();
       for (let i = 0; i < 12000; i++) appendFileSync(join(d, 'current'), `${'z'.repeat(200)}\n`);
       // (2.4 MB: more than the pipe and this side's buffer hold; once tail has read them it waits, in its
@@ -200,11 +194,7 @@ describe('upkeep tail -f: the native follower', () => {
 
   for (const native of ['1', '0']) {
     it(`a truncated current is followed again from its start, with a warning (UPKEEP_NATIVE=${native})`, async () => {
-      const d = join(tmpdir(), 'main');
-      mkdirSync(d);
-      writeFileSync(join(d, 'current'), '');
-      const t = spawnKept(UPKEEP, ['tail', '-f', '-n', '0', '-o', 'raw', d], { UPKEEP_NATIVE: native });
-      await ready(t);
+      const { d, t } = await followEmpty('raw', { UPKEEP_NATIVE: native });
       // a burst first (more than the thread writes: the pass reads it), then lines one by one (the
       // thread's), so that the reader is behind what was printed when the file shrinks
       let want = `${'b'.repeat(99)}\n`.repeat(60);
