@@ -32,7 +32,7 @@ const ARCHIVE_RE = /^@[0-9a-fA-F]{24}\.[su](\.gz)?$/;
  * The readable files of a log directory in reading order (archives by name, previous, current); `skip`
  * names archives not to stat (--since rules them out by name).
  *
- * `current` and `previous` are stat'ed before the directory is read: every file older than that
+ * `current` and `previous` are stat'ed (or opened) before the directory is read: every file older than that
  * `current` has its archive name (or is `previous`) by then, and names only come later, so the listing
  * misses no file older than the `current` it lists, however fast the logger rotates meanwhile. (Reading
  * the names first and stat'ing them after could list a newer `current` without the archive in between;
@@ -422,8 +422,9 @@ export class DirReader {
    * a partial line read from the old contents is dropped.
    */
   private truncated(): boolean {
-    if (fstatSync(this.fd).size >= this.bufFile + this.end) return false;
-    this.restartNow();
+    const size = fstatSync(this.fd).size;
+    if (size >= this.bufFile + this.end) return false;
+    this.restartNow(size);
     return true;
   }
 
@@ -438,9 +439,8 @@ export class DirReader {
     this.restart = true;
   }
 
-  private restartNow(): void {
-    if (this.fd < 0 || this.finished) return;
-    this.opts.warn?.(`${this.dir}: ${this.curFile} was truncated (to ${fstatSync(this.fd).size} bytes): following it from its start`);
+  private restartNow(size = fstatSync(this.fd).size): void {
+    this.opts.warn?.(`${this.dir}: ${this.curFile} was truncated (to ${size} bytes): following it from its start`);
     this.bufFile = 0;
     this.pos = 0;
     this.end = 0;
@@ -453,8 +453,7 @@ export class DirReader {
   private fill(): boolean {
     if (this.restart) {
       this.restart = false;
-      this.beforeMove?.();
-      this.restartNow();
+      if (this.fd >= 0 && !this.finished) this.restartNow(); // (its bytes stay for beforeMove, below)
     }
     if (this.drained && !this.finished) return false;
     this.beforeMove?.();
@@ -590,50 +589,48 @@ export class DirReader {
     } else if (this.fd >= 0 || (curIno >= 0 && this.held().has(curIno))) {
       return false; // reading a finished file; or nothing new
     }
-    {
-      const files = listLogdir(this.dir, this.curFile, undefined, true);
-      const held = this.held();
-      // (a file still listed as previous is the processor's input: its output may already be listed)
-      const present = new Set(files.filter((f) => f.name !== 'previous').map((f) => f.ino));
-      const add: Queued[] = [];
-      const names: Listed[] = [];
-      const release = new Set<number>();
-      /** Live files matched by content in this listing: each is one archive at most. */
-      const used = new Set<number>();
-      let matched = false;
-      for (let f of files) {
-        if (f.name === 'current' || f.name === 'previous') {
-          // (multilog links previous to its archive name before unlinking it: both may be listed)
-          if (!held.has(f.ino)) add.push({ name: f.name, ino: f.ino, start: 0, fd: f.fd });
-          held.add(f.ino);
-        } else if (!this.seenNames.has(archiveKey(f.name))) {
-          names.push(f);
-          // Its archive name is now known: a live file being read (or queued) needs no pending fd later.
-          // An archive with an inode of its own may still hold the bytes of a live file: a .gz (the
-          // logger's %gzip), or a processor's output (multilog, svlogd, s6-log `!cmd`: `processed`
-          // becomes the archive, `previous` is removed; `!cat` gives the same bytes): found by content.
-          const live = !held.has(f.ino) ? this.sameContentAs(f, present, used) : -1;
-          if (live >= 0) {
-            if (live === this.fileIno) matched = true;
-            f = { ...f, ino: live };
-          }
-          const p = this.pending.findIndex((x) => x.ino === f.ino);
-          if (p < 0 && held.has(f.ino)) this.archived.add(f.ino);
-          if (p >= 0) release.add(p);
-          else if (!held.has(f.ino)) add.push({ name: f.name, ino: f.ino, start: 0, fd: f.fd });
-          held.add(f.ino);
+    const files = listLogdir(this.dir, this.curFile, undefined, true);
+    const held = this.held();
+    // (a file still listed as previous is the processor's input: its output may already be listed)
+    const present = new Set(files.filter((f) => f.name !== 'previous').map((f) => f.ino));
+    const add: Queued[] = [];
+    const names: Listed[] = [];
+    const release = new Set<number>();
+    /** Live files matched by content in this listing: each is one archive at most. */
+    const used = new Set<number>();
+    let matched = false;
+    for (let f of files) {
+      if (f.name === 'current' || f.name === 'previous') {
+        // (multilog links previous to its archive name before unlinking it: both may be listed)
+        if (!held.has(f.ino)) add.push({ name: f.name, ino: f.ino, start: 0, fd: f.fd });
+        held.add(f.ino);
+      } else if (!this.seenNames.has(archiveKey(f.name))) {
+        names.push(f);
+        // Its archive name is now known: a live file being read (or queued) needs no pending fd later.
+        // An archive with an inode of its own may still hold the bytes of a live file: a .gz (the
+        // logger's %gzip), or a processor's output (multilog, svlogd, s6-log `!cmd`: `processed`
+        // becomes the archive, `previous` is removed; `!cat` gives the same bytes): found by content.
+        const live = !held.has(f.ino) ? this.sameContentAs(f, present, used) : -1;
+        if (live >= 0) {
+          if (live === this.fileIno) matched = true;
+          f = { ...f, ino: live };
         }
+        const p = this.pending.findIndex((x) => x.ino === f.ino);
+        if (p < 0 && held.has(f.ino)) this.archived.add(f.ino);
+        if (p >= 0) release.add(p);
+        else if (!held.has(f.ino)) add.push({ name: f.name, ino: f.ino, start: 0, fd: f.fd });
+        held.add(f.ino);
       }
-      closeUnqueued(files, add);
-      this.enqueue(add, names); // (the live files come open: nothing to find moved)
-      for (const p of [...release].sort((a, b) => b - a)) closeSync(this.pending.splice(p, 1)[0]!.fd);
-      if (rotated && !matched && !files.some((f) => f.ino === this.fileIno) && add.some((f) => f.name.startsWith('@'))) {
-        this.opts.warn?.(
-          `${this.dir}: log files were rotated and removed faster than they were read: lines written after ${this.lastLabelText()} and before the oldest remaining file may be missing`,
-        );
-      }
-      return add.length > 0;
     }
+    closeUnqueued(files, add);
+    this.enqueue(add, names); // (the live files come open: nothing to find moved)
+    for (const p of [...release].sort((a, b) => b - a)) closeSync(this.pending.splice(p, 1)[0]!.fd);
+    if (rotated && !matched && !files.some((f) => f.ino === this.fileIno) && add.some((f) => f.name.startsWith('@'))) {
+      this.opts.warn?.(
+        `${this.dir}: log files were rotated and removed faster than they were read: lines written after ${this.lastLabelText()} and before the oldest remaining file may be missing`,
+      );
+    }
+    return add.length > 0;
   }
 
   /**
@@ -858,10 +855,6 @@ export interface StartOptions {
 
 /** Queues a whole directory (minus archives that --since/--until rule out) on a fresh reader. */
 export function startAll(r: DirReader, o: StartOptions): void {
-  for (let attempt = 0; attempt < 20; attempt++) if (tryStartAll(r, o)) return;
-}
-
-function tryStartAll(r: DirReader, o: StartOptions): boolean {
   // An archive's name is when it was finished: every line in it is older. (No such bound holds for
   // --until: multilog may stamp a line before it finishes the previous file, then write it to the new one.)
   // Archives that --since rules out by name are neither stat'ed nor opened (1 GB of archives: 250 names),
@@ -880,7 +873,7 @@ function tryStartAll(r: DirReader, o: StartOptions): boolean {
     if (f.name.startsWith('@')) prev = f.name;
   }
   closeUnqueued(files, q);
-  return r.enqueue(q, files);
+  r.enqueue(q, files); // (the live files come open: nothing to find moved)
 }
 
 /**

@@ -1,9 +1,10 @@
 // The native follower (src/native/follow.c, built into dist/native/follow.node) as `upkeep tail -f -o raw`
 // uses it: one log directory, no filter. Node cannot wake up for an append as fast as `tail -F` does
 // (issue 5's follow target; measured in bench/tail.mjs, explained in src/native/follow.c), so a thread in
-// C writes small appends to stdout as soon as they are readable, and the JavaScript pass, which fs.watch
-// wakes for the same event, reads them as always and drops the bytes the thread already wrote. Nothing
-// else changes: rotation, retention warnings, processors, stamps stay in JavaScript.
+// C watches the directory in place of fs.watch and writes small appends to stdout as soon as they are
+// readable; it wakes the JavaScript pass for everything else, and the pass reads every byte as always and
+// drops the bytes the thread already wrote. Nothing else changes: rotation, retention warnings,
+// processors, stamps stay in JavaScript.
 //
 // The hand-over, around every pass:
 //  - take() before the pass disarms the thread and adds the bytes it wrote since the last take to `drop`;

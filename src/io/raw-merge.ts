@@ -671,17 +671,10 @@ export class StdoutWriter {
       }
     }
     const stream = this.stream;
-    return new Promise<void>((res) => {
-      const done = (): void => {
-        this.waiting.delete(done);
-        res();
-      };
-      this.waiting.add(done);
-      stream.write(data, done);
-    });
+    return this.waits.wait((done) => stream.write(data, done));
   };
 
-  private readonly waiting = new Set<() => void>();
+  private readonly waits = new StdoutWaits();
 
   /**
    * TERM or INT: stops waiting for a reader that may never read again (a pipe left full; the caller
@@ -689,6 +682,33 @@ export class StdoutWriter {
    */
   abort(): void {
     this.broken = true;
+    this.waits.abort();
+  }
+}
+
+/**
+ * Waits for stdout (a write's callback, a 'drain') that a signal can end: abort() resolves every wait
+ * under way, and every wait started after it at once (a reader that stopped reading must not keep
+ * `upkeep tail` alive). Shared by the -o raw writer above and the general path's output.
+ */
+export class StdoutWaits {
+  private readonly waiting = new Set<() => void>();
+  private aborted = false;
+
+  wait(start: (done: () => void) => void): Promise<void> {
+    if (this.aborted) return Promise.resolve();
+    return new Promise<void>((res) => {
+      const done = (): void => {
+        this.waiting.delete(done);
+        res();
+      };
+      this.waiting.add(done);
+      start(done);
+    });
+  }
+
+  abort(): void {
+    this.aborted = true;
     for (const done of [...this.waiting]) done();
   }
 }

@@ -9,7 +9,7 @@ import { LineFormatter, type OutputFormat, type Stamp, isJsonLogLine, parseJsonL
 import {
   DirReader, Engine, type SourceOptions, type Target, compileGrep, convention, lineFilter, resolveTargets, timeStamp,
 } from '../io/logdir-read.js';
-import { MAX_SOURCES, RawMerge, StdoutWriter } from '../io/raw-merge.js';
+import { MAX_SOURCES, RawMerge, StdoutWaits, StdoutWriter } from '../io/raw-merge.js';
 import { NativeFollow, nativeFollower } from '../io/native-follow.js';
 
 const NL = Buffer.from('\n');
@@ -148,7 +148,7 @@ class Output {
     if (this.used === 0 || this.broken) return;
     const data = this.out.subarray(0, this.used);
     const region = this.out === this.regions[this.cur] ? this.cur : -1;
-    const done = this.wait((res) => this.stdout.write(data, () => res()));
+    const done = this.waits.wait((res) => this.stdout.write(data, () => res()));
     if (region >= 0) this.inflight[region] = done;
     this.cur ^= 1;
     const busy = this.inflight[this.cur];
@@ -158,29 +158,16 @@ class Output {
     this.used = 0;
     this.limit = Math.min(this.limit * 4, OUT_SIZE - 4096);
     if (sync) await done;
-    else if (this.stdout.writableNeedDrain) await this.wait((res) => this.stdout.once('drain', res));
+    else if (!this.broken && this.stdout.writableNeedDrain) await this.waits.wait((res) => this.stdout.once('drain', res));
   }
 
-  private readonly waiting = new Set<() => void>();
-
-  /** A wait for stdout that abort() can end (after it, none starts). */
-  private wait(start: (res: () => void) => void): Promise<void> {
-    if (this.broken) return Promise.resolve();
-    return new Promise<void>((res) => {
-      const done = (): void => {
-        this.waiting.delete(done);
-        res();
-      };
-      this.waiting.add(done);
-      start(done);
-    });
-  }
+  private readonly waits = new StdoutWaits();
 
   /** TERM or INT: stops waiting for a reader that may never read again; nothing is written after
    *  (and no cursor saved: `broken`). */
   abort(): void {
     this.broken = true;
-    for (const done of [...this.waiting]) done();
+    this.waits.abort();
   }
 }
 

@@ -41,10 +41,10 @@ const lines = (s: string): string[] => s.split('\n').slice(0, -1);
 
 /**
  * A real logger writing into a new log directory (its svlogd config, if any, written first) and
- * `upkeep tail -f -o raw` following it, fed 6 rounds of 150 numbered lines, each round followed before
- * the next; returns the directory, the logger, the follower and the number of lines fed.
+ * `upkeep tail -f -o raw` following it, fed `rounds` rounds of `per` numbered lines, each round followed
+ * before the next; returns the directory, the logger, the follower and the number of lines fed.
  */
-async function followLive(peer: string, argv: (d: string) => readonly string[], tai: string, config?: string) {
+async function followLive(peer: string, argv: (d: string) => readonly string[], tai: string, config?: string, rounds = 6, per = 150) {
   const d = join(tmpdir(), 'main');
   mkdirSync(d);
   if (config !== undefined) writeFileSync(join(d, 'config'), config);
@@ -52,9 +52,9 @@ async function followLive(peer: string, argv: (d: string) => readonly string[], 
   await waitFor(() => { try { return listLogdir(d).length > 0; } catch { return false; } }, peer);
   const t = spawnKept(UPKEEP, ['tail', '-f', '-n', '1000000', '--tai', tai, '-o', 'raw', d]);
   let n = 0;
-  for (let round = 0; round < 6; round++) {
+  for (let round = 0; round < rounds; round++) {
     let s = '';
-    for (let i = 0; i < 150; i++) s += `line ${++n}\n`;
+    for (let i = 0; i < per; i++) s += `line ${++n}\n`;
     lg.stdin!.write(s);
     await waitFor(() => lines(t.out()).length >= n, `${n} lines followed`);
   }
@@ -148,17 +148,7 @@ describe('upkeep tail', () => {
   });
 
   itWithPeer(['multilog'])('-f follows a live multilog across rotations: every line once, in order', async () => {
-    const d = join(tmpdir(), 'main');
-    const ml = spawnKept('multilog', ['t', 's4096', 'n100', d]);
-    await waitFor(() => { try { return listLogdir(d).length > 0; } catch { return false; } }, 'multilog');
-    const t = spawnKept(UPKEEP, ['tail', '-f', '-n', '1000000', '-o', 'raw', d]);
-    let n = 0;
-    for (let round = 0; round < 8; round++) {
-      let s = '';
-      for (let i = 0; i < 200; i++) s += `line ${++n}\n`;
-      ml.stdin!.write(s);
-      await waitFor(() => lines(t.out()).length >= n, `${n} lines followed`);
-    }
+    const { d, t, n } = await followLive('multilog', (d) => ['t', 's4096', 'n100', d], 'daemontools', undefined, 8, 200);
     expect(lines(t.out()).map((l) => l.slice(26))).toEqual(Array.from({ length: n }, (_, i) => `line ${i + 1}`));
     expect(lines(t.out())).toEqual(stored(d));
     expect(listLogdir(d).length).toBeGreaterThan(8);
